@@ -36,11 +36,11 @@ fi
 lwip_dir="$top/.deps/lwip"
 if [ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ] || [ ! -f "$lwip_dir/src/core/init.c" ]; then
     echo "setup: apt-get update"
-    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 update -qq
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if [ ! -f "$lwip_dir/src/core/init.c" ]; then
