@@ -16,7 +16,7 @@ public:
     std::uint32_t next_u32();
 };
 
-// libsodium's CSPRNG (getrandom()). Lives in core because libsodium is core's only dependency
+// libsodium's CSPRNG (the kernel RNG). Lives in core because libsodium is core's only dependency
 // and it is not I/O the core performs: the caller decides which Rng a component gets.
 class SystemRng final : public Rng {
 public:
