@@ -2,7 +2,9 @@
 // Also the constant-time comparison every MAC and key check must use.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 
@@ -18,7 +20,11 @@ template <std::size_t N>
 class SecretBytes {
 public:
     SecretBytes() = default;
-    explicit SecretBytes(ByteView from) { std::copy_n(from.begin(), N, b_.begin()); }
+    // `from` must hold exactly N bytes (asserted; shorter input is never read past its end).
+    explicit SecretBytes(ByteView from) {
+        assert(from.size() == N);
+        std::copy_n(from.begin(), std::min(N, from.size()), b_.begin());
+    }
     ~SecretBytes() { secure_wipe(b_.data(), N); }
     SecretBytes(const SecretBytes&) = default;  // explicit copies are needed for chaining keys
     SecretBytes& operator=(const SecretBytes&) = default;
