@@ -1,0 +1,375 @@
+#include "transports/udp_transport.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "transports/socket_address.hpp"
+
+namespace tunless::io {
+namespace {
+
+constexpr std::size_t kMaxSendBatch = 64;  // messages per sendmmsg call
+constexpr int kDualPortAttempts = 8;      // random-port retries when v4 and v6 are separate
+
+Unexpected errno_fail(const std::string& what, int err) {
+    return fail(Errc::kIo, what + ": " + std::strerror(err));
+}
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+}  // namespace
+
+struct UdpTransport::RecvState {
+    explicit RecvState(std::size_t batch)
+        : buffer(batch * kMaxDatagramSize), msgs(batch), iov(batch), from(batch) {}
+    void prepare(std::size_t i) {
+        iov[i].iov_base = buffer.data() + i * kMaxDatagramSize;
+        iov[i].iov_len = kMaxDatagramSize;
+        msgs[i].msg_hdr = msghdr{};
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_len = 0;
+    }
+
+    std::vector<std::uint8_t> buffer;
+    std::vector<mmsghdr> msgs;
+    std::vector<iovec> iov;
+    std::vector<sockaddr_storage> from;
+};
+
+UdpTransport::UdpTransport(EventLoop& loop, const Options& options)
+    : loop_(loop), options_(options), use_mmsg_(!options.force_single_syscalls) {
+    options_.recv_batch = std::max<std::size_t>(1, options_.recv_batch);
+    options_.max_batches_per_wakeup = std::max<std::size_t>(1, options_.max_batches_per_wakeup);
+}
+
+UdpTransport::~UdpTransport() {
+    for (const Socket& s : sockets_) {
+        loop_.remove_fd(s.fd.get());
+    }
+}
+
+Result<std::unique_ptr<UdpTransport>> UdpTransport::open(EventLoop& loop,
+                                                         const Options& options) {
+    std::unique_ptr<UdpTransport> t(new UdpTransport(loop, options));
+    if (Status st = t->open_sockets(); !st) {
+        return st.error();
+    }
+    t->rx_ = std::make_unique<RecvState>(t->options_.recv_batch);
+    for (const Socket& s : t->sockets_) {
+        if (Status st = loop.add_fd(s.fd.get(), kRead, *t); !st) {
+            return st.error();
+        }
+    }
+    return t;
+}
+
+Status UdpTransport::open_one(int family, std::uint16_t port, std::optional<bool> v6_only,
+                              const std::optional<IpAddress>& bind_address) {
+    UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+    if (!fd) {
+        return errno_fail(family == AF_INET6 ? "socket(AF_INET6)" : "socket(AF_INET)", errno);
+    }
+    if (v6_only) {
+        int on = *v6_only ? 1 : 0;
+        if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
+            return errno_fail("setsockopt(IPV6_V6ONLY)", errno);
+        }
+    }
+    if (options_.socket_buffer_bytes > 0) {
+        // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+        const int size = options_.socket_buffer_bytes;
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    }
+    IpAddress any = family == AF_INET6 ? *IpAddress::parse("::") : IpAddress{};
+    auto addr = to_socket_address(Endpoint::udp(bind_address.value_or(any), port), family);
+    if (!addr) {
+        return fail(Errc::kInvalidArgument, "bind address does not match the socket family");
+    }
+    if (::bind(fd.get(), addr->get(), addr->length) != 0) {
+        const int err = errno;
+        return fail(err == EADDRINUSE ? Errc::kAlreadyExists : Errc::kIo,
+                    "bind " + Endpoint::udp(bind_address.value_or(any), port).to_string() +
+                        ": " + std::strerror(err));
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+        return errno_fail("getsockname", errno);
+    }
+    port_ = from_socket_address(reinterpret_cast<sockaddr*>(&bound), len).value_or(Endpoint{}).port;
+    sockets_.push_back(Socket{std::move(fd), family, v6_only.value_or(false)});
+    return {};
+}
+
+Status UdpTransport::open_sockets() {
+    const auto& bind = options_.bind_address;
+    if (bind && !bind->is_unspecified()) {
+        // A specific address: one socket of its family, no dual-stack.
+        const bool v6 = bind->unmap_v4().is_v6();
+        return open_one(v6 ? AF_INET6 : AF_INET, options_.port,
+                        v6 ? std::optional<bool>(true) : std::nullopt, bind->unmap_v4());
+    }
+    if (!options_.allow_ipv6 || (bind && bind->is_v4())) {
+        return open_one(AF_INET, options_.port, std::nullopt, std::nullopt);
+    }
+    Status dual = open_one(AF_INET6, options_.port, false, std::nullopt);
+    if (dual) {
+        return {};
+    }
+    if (dual.error().code == Errc::kAlreadyExists) {
+        return dual;  // the port is taken; another family would not help
+    }
+    // Dual-stack refused (policy or no IPv6 at all): try separate v6-only + v4 sockets on
+    // one port, then IPv4 alone. A random port may be free on v6 but taken on v4: retry.
+    for (int attempt = 0; attempt < kDualPortAttempts; ++attempt) {
+        sockets_.clear();
+        if (!open_one(AF_INET6, options_.port, true, std::nullopt)) {
+            break;
+        }
+        Status v4 = open_one(AF_INET, port_, std::nullopt, std::nullopt);
+        if (v4) {
+            return {};
+        }
+        if (options_.port != 0 || v4.error().code != Errc::kAlreadyExists) {
+            return v4;
+        }
+    }
+    sockets_.clear();
+    return open_one(AF_INET, options_.port, std::nullopt, std::nullopt);
+}
+
+bool UdpTransport::has_ipv4() const {
+    return std::any_of(sockets_.begin(), sockets_.end(), [](const Socket& s) {
+        return s.family == AF_INET || !s.v6_only;
+    });
+}
+
+bool UdpTransport::has_ipv6() const {
+    return std::any_of(sockets_.begin(), sockets_.end(),
+                       [](const Socket& s) { return s.family == AF_INET6; });
+}
+
+void UdpTransport::on_fd_ready(int fd, std::uint32_t events) {
+    if (events & (kError | kHangup)) {
+        // A pending ICMP-derived error: read it to clear the level-triggered EPOLLERR.
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        ++stats_.rx_errors;
+    }
+    if (events & kRead) {
+        receive_from(fd);
+    }
+}
+
+void UdpTransport::receive_from(int fd) {
+    // Per-wakeup budget (fairness with other fds): the socket stays readable and level-
+    // triggered epoll reports it again next round.
+    std::size_t budget = options_.recv_batch * options_.max_batches_per_wakeup;
+    bool delivered = false;
+    while (budget > 0) {
+        const std::size_t want = use_mmsg_ ? std::min(options_.recv_batch, budget) : 1;
+        const std::size_t n = receive_batch(fd, want);
+        delivered = delivered || n > 0;
+        if (n < want) {
+            break;  // drained, or an error
+        }
+        budget -= n;
+    }
+    if (delivered && receiver_ != nullptr) {
+        receiver_->on_receive_batch_end();
+    }
+}
+
+std::size_t UdpTransport::receive_batch(int fd, std::size_t want) {
+    RecvState& rx = *rx_;
+    for (std::size_t i = 0; i < want; ++i) {
+        rx.prepare(i);
+    }
+    int n = 0;
+    if (use_mmsg_) {
+        n = ::recvmmsg(fd, rx.msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+        if (n < 0 && errno == ENOSYS) {
+            use_mmsg_ = false;
+            return receive_batch(fd, 1);
+        }
+    } else {
+        const ssize_t r = ::recvmsg(fd, &rx.msgs[0].msg_hdr, MSG_DONTWAIT);
+        if (r >= 0) {
+            rx.msgs[0].msg_len = static_cast<unsigned>(r);
+        }
+        n = r < 0 ? -1 : 1;
+    }
+    if (n < 0) {
+        if (!would_block(errno) && errno != EINTR) {
+            ++stats_.rx_errors;
+        }
+        return 0;
+    }
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+        deliver(i, rx.msgs[i].msg_len, rx.msgs[i].msg_hdr.msg_flags);
+    }
+    return static_cast<std::size_t>(n);
+}
+
+void UdpTransport::deliver(std::size_t slot, std::size_t length, int flags) {
+    RecvState& rx = *rx_;
+    if (flags & MSG_TRUNC) {
+        ++stats_.rx_drop_truncated;
+        return;
+    }
+    auto from = from_socket_address(reinterpret_cast<const sockaddr*>(&rx.from[slot]),
+                                    rx.msgs[slot].msg_hdr.msg_namelen);
+    if (!from) {
+        ++stats_.rx_errors;
+        return;
+    }
+    ++stats_.rx_datagrams;
+    stats_.rx_bytes += length;
+    if (receiver_ != nullptr) {
+        receiver_->on_datagram(*from, ByteView(rx.buffer.data() + slot * kMaxDatagramSize, length));
+    }
+}
+
+const UdpTransport::Socket* UdpTransport::socket_for(const Endpoint& to) const {
+    if (to.kind != Endpoint::Kind::kUdp) {
+        return nullptr;
+    }
+    const bool v4 = to.ip.unmap_v4().is_v4();
+    const Socket* fallback = nullptr;
+    for (const Socket& s : sockets_) {
+        if (v4 && s.family == AF_INET) {
+            return &s;
+        }
+        if (s.family == AF_INET6 && (!v4 || !s.v6_only)) {
+            fallback = &s;
+        }
+    }
+    return fallback;
+}
+
+SendResult UdpTransport::send(const Endpoint& to, ByteView data) {
+    const OutDatagram one{to, data};
+    return send_batch(std::span<const OutDatagram>(&one, 1)) == 1 ? SendResult::kSent
+                                                                   : SendResult::kDropped;
+}
+
+std::size_t UdpTransport::send_batch(std::span<const OutDatagram> batch) {
+    std::size_t sent = 0;
+    std::size_t i = 0;
+    while (i < batch.size()) {
+        const Socket* s = socket_for(batch[i].to);
+        if (s == nullptr) {
+            ++stats_.tx_drop_no_path;
+            ++i;
+            continue;
+        }
+        // The longest run of datagrams that go out through the same socket.
+        std::size_t j = i + 1;
+        while (j < batch.size() && j - i < kMaxSendBatch && socket_for(batch[j].to) == s) {
+            ++j;
+        }
+        sent += send_group(*s, batch.subspan(i, j - i));
+        i = j;
+    }
+    return sent;
+}
+
+std::size_t UdpTransport::send_group(const Socket& s, std::span<const OutDatagram> group) {
+    mmsghdr msgs[kMaxSendBatch];
+    iovec iov[kMaxSendBatch];
+    SocketAddress addrs[kMaxSendBatch];
+    std::size_t count = 0;
+    for (const OutDatagram& d : group) {
+        auto addr = to_socket_address(d.to, s.family);
+        if (!addr) {
+            ++stats_.tx_drop_no_path;
+            continue;
+        }
+        if (d.data.size() > kMaxDatagramSize) {
+            ++stats_.tx_drop_too_big;
+            continue;
+        }
+        addrs[count] = *addr;
+        iov[count].iov_base = const_cast<std::uint8_t*>(d.data.data());
+        iov[count].iov_len = d.data.size();
+        msgs[count].msg_hdr = msghdr{};
+        msgs[count].msg_hdr.msg_name = &addrs[count].storage;
+        msgs[count].msg_hdr.msg_namelen = addrs[count].length;
+        msgs[count].msg_hdr.msg_iov = &iov[count];
+        msgs[count].msg_hdr.msg_iovlen = 1;
+        msgs[count].msg_len = 0;
+        ++count;
+    }
+    std::size_t sent = 0;
+    std::size_t k = 0;
+    while (k < count) {
+        int n = -1;
+        if (use_mmsg_) {
+            n = ::sendmmsg(s.fd.get(), &msgs[k], static_cast<unsigned>(count - k), MSG_DONTWAIT);
+            if (n < 0 && errno == ENOSYS) {
+                use_mmsg_ = false;
+                continue;
+            }
+        } else {
+            n = ::sendmsg(s.fd.get(), &msgs[k].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
+        }
+        if (n <= 0) {
+            // sendmmsg reports an error only for the first message of the call: drop that
+            // one and carry on with the rest.
+            count_send_error(n < 0 ? errno : EAGAIN);
+            ++k;
+            continue;
+        }
+        for (int m = 0; m < n; ++m) {
+            ++stats_.tx_datagrams;
+            stats_.tx_bytes += iov[k + static_cast<std::size_t>(m)].iov_len;
+        }
+        sent += static_cast<std::size_t>(n);
+        k += static_cast<std::size_t>(n);
+    }
+    return sent;
+}
+
+void UdpTransport::count_send_error(int err) {
+    stats_.last_tx_errno = err;
+    switch (err) {
+        case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+        case EWOULDBLOCK:
+#endif
+        case ENOBUFS:
+        case EINTR:
+            ++stats_.tx_drop_would_block;
+            break;
+        case ENETUNREACH:
+        case EHOSTUNREACH:
+        case EADDRNOTAVAIL:
+        case ENETDOWN:
+        case EAFNOSUPPORT:
+            ++stats_.tx_drop_unreachable;
+            break;
+        case EPERM:
+        case EACCES:
+        case ECONNREFUSED:
+            ++stats_.tx_drop_refused;
+            break;
+        case EMSGSIZE:
+            ++stats_.tx_drop_too_big;
+            break;
+        default:
+            ++stats_.tx_drop_other;
+            break;
+    }
+}
+
+}  // namespace tunless::io

@@ -1,0 +1,84 @@
+// UdpTransport: the DatagramTransport over non-blocking UDP sockets, registered with the
+// EventLoop. One dual-stack AF_INET6 socket (IPV6_V6ONLY=0) when the kernel has IPv6, else an
+// AF_INET socket; if dual-stack is refused, separate v6-only and v4 sockets on the same port.
+// Receives with recvmmsg and sends with sendmmsg (recvmsg/sendmsg when the kernel lacks them).
+// Send policy: a full socket buffer (EAGAIN) drops the datagram and counts it; nothing is
+// queued in userspace (WireGuard tolerates loss; handshakes and inner TCP retransmit).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/base/result.hpp"
+#include "transports/datagram_transport.hpp"
+#include "transports/event_loop.hpp"
+#include "transports/unique_fd.hpp"
+
+namespace tunless::io {
+
+class UdpTransport final : public DatagramTransport, private FdHandler {
+public:
+    struct Options {
+        std::uint16_t port = 0;                  // 0: the kernel picks; see local_port()
+        std::optional<IpAddress> bind_address;   // default: wildcard (all addresses, v4+v6)
+        bool allow_ipv6 = true;                  // false: one AF_INET socket only
+        // Receive buffers are recv_batch * kMaxDatagramSize bytes (8 -> 512 KiB), allocated
+        // once at open. A wakeup reads at most max_batches_per_wakeup batches (fairness with
+        // other fds; the socket stays readable and is served next round).
+        std::size_t recv_batch = 8;
+        std::size_t max_batches_per_wakeup = 4;
+        int socket_buffer_bytes = 0;             // SO_RCVBUF/SO_SNDBUF hint; 0 = kernel default
+        bool force_single_syscalls = false;      // tests: exercise the recvmsg/sendmsg fallback
+    };
+
+    // Opens, binds and registers the socket(s) for kRead with `loop`, which must outlive the
+    // transport. Fails (kIo, message with strerror) when no socket can be bound, e.g. the
+    // port is in use.
+    static Result<std::unique_ptr<UdpTransport>> open(EventLoop& loop, const Options& options);
+    ~UdpTransport() override;  // unregisters from the loop and closes
+
+    void set_receiver(DatagramReceiver* receiver) override { receiver_ = receiver; }
+    SendResult send(const Endpoint& to, ByteView data) override;
+    std::size_t send_batch(std::span<const OutDatagram> batch) override;
+    std::uint16_t local_port() const override { return port_; }
+    const TransportStats& stats() const override { return stats_; }
+
+    bool has_ipv4() const;
+    bool has_ipv6() const;
+
+private:
+    struct Socket {
+        UniqueFd fd;
+        int family = AF_UNSPEC;
+        bool v6_only = false;
+    };
+    struct RecvState;  // recvmmsg arrays and buffers (udp_transport.cpp)
+
+    UdpTransport(EventLoop& loop, const Options& options);
+    Status open_sockets();
+    Status open_one(int family, std::uint16_t port, std::optional<bool> v6_only,
+                    const std::optional<IpAddress>& bind_address);
+    void on_fd_ready(int fd, std::uint32_t events) override;
+    void receive_from(int fd);
+    std::size_t receive_batch(int fd, std::size_t want);
+    void deliver(std::size_t slot, std::size_t length, int flags);
+    const Socket* socket_for(const Endpoint& to) const;
+    std::size_t send_group(const Socket& s, std::span<const OutDatagram> batch);
+    void count_send_error(int err);
+
+    EventLoop& loop_;
+    Options options_;
+    std::vector<Socket> sockets_;
+    std::uint16_t port_ = 0;
+    DatagramReceiver* receiver_ = nullptr;
+    std::unique_ptr<RecvState> rx_;
+    bool use_mmsg_ = true;
+    TransportStats stats_;
+};
+
+}  // namespace tunless::io
