@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# CI entry for the embedded target (called from .ci/run; no ctest needed): installs the cross
+# dependencies, builds everything for armhf in the device profile (size options, fully static),
+# runs the unit tests under qemu-arm, prints the size report, and fails when the stripped
+# `tunless` binary exceeds the flash budget (1 MiB; TUNLESS_SIZE_LIMIT overrides).
+# Idempotent and incremental: a second run installs nothing and rebuilds only what changed.
+# Usage: tools/cross/ci-armhf.sh [BUILD_DIR]   (default build-armhf-size)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$top/build-armhf-size}
+limit=${TUNLESS_SIZE_LIMIT:-1048576}
+start=$(date +%s)
+step() { echo "== ci-armhf: $* ($(( $(date +%s) - start )) s)"; }
+
+step "dependencies"
+"$top/tools/setup.sh" --build-only   # host tools and lwIP's source (.deps/lwip)
+"$top/tools/cross/setup-armhf.sh"
+
+step "build"
+# build-armhf.sh prints the size report; its limit check runs again below with a clear verdict.
+TUNLESS_SIZE_LIMIT=$limit "$top/tools/cross/build-armhf.sh" --build-dir "$build" || {
+    rc=$?
+    [ -f "$build/maps/tunless.map" ] || exit $rc   # a build failure, not the size check
+}
+
+step "unit tests under qemu-arm"
+"$top/tools/cross/test-armhf.sh" "$build"
+
+step "size check"
+if [ -f "$build/maps/tunless.map" ]; then
+    "$top/tools/cross/size-report.sh" --limit "$limit" "$build" tunless >/dev/null
+    echo "ci-armhf: tunless fits the $limit byte flash budget"
+else
+    echo "ci-armhf: no tunless executable yet, size check skipped"
+fi
+step "done"

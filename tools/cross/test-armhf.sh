@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every unit test executable of an armhf build under qemu-user (qemu-arm), without ctest,
+# and ends with one "N passed, N failed" line. Exit status 1 if any test executable fails.
+# Static executables need no -L; dynamic ones find their loader under /usr/arm-linux-gnueabihf
+# and the multiarch libraries in /usr/lib/arm-linux-gnueabihf (tools/cross/setup-armhf.sh).
+# Usage: tools/cross/test-armhf.sh [BUILD_DIR]   (default build-armhf-size)
+#   QEMU_LD_PREFIX overrides the loader prefix (e.g. a vendor SDK sysroot).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$top/build-armhf-size}
+prefix=${QEMU_LD_PREFIX:-/usr/arm-linux-gnueabihf}
+timeout_s=${TUNLESS_TEST_TIMEOUT:-300}
+
+if [ ! -d "$build/tests/unit" ]; then
+    echo "test-armhf: no $build/tests/unit (build with tools/cross/build-armhf.sh first)" >&2
+    exit 2
+fi
+
+passed=0
+failed=0
+failed_names=()
+# One executable per module, registered by tunless_add_unit_test() in tests/unit/<module>/.
+while IFS= read -r exe; do
+    file -b "$exe" | grep -q '^ELF 32-bit LSB.*ARM' || continue
+    name=$(basename "$exe")
+    log=$(mktemp)
+    start=$(date +%s)
+    (cd "$(dirname "$exe")" && timeout "$timeout_s" qemu-arm -L "$prefix" "$exe") >"$log" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    summary=$(grep -E '^\[doctest\] (test cases|assertions):' "$log" | sed 's/\[doctest\] //' |
+              tr -s ' ' | paste -sd ';' -)
+    if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "test-armhf: PASS $name (${secs} s) $summary"
+    else
+        failed=$((failed + 1))
+        failed_names+=("$name")
+        echo "test-armhf: FAIL $name (exit $rc, ${secs} s); last lines:"
+        tail -n 40 "$log" | sed 's/^/    /'
+    fi
+    rm -f "$log"
+done < <(find "$build/tests/unit" -mindepth 2 -maxdepth 2 -type f -perm -u+x | sort)
+
+[ $failed -gt 0 ] && echo "test-armhf: failed: ${failed_names[*]}"
+echo "armhf: $passed passed, $failed failed"
+[ $((passed + failed)) -gt 0 ] || { echo "test-armhf: no unit test executables found" >&2; exit 2; }
+[ $failed -eq 0 ]
