@@ -26,9 +26,16 @@ set(CMAKE_CXX_FLAGS_INIT "${TUNLESS_ARM_FLAGS}")
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${TUNLESS_CROSS_TRIPLE}/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# ctest and add_test() run target executables through qemu-user. -L is where qemu finds the
-# dynamic loader (libc6-armhf-cross); the multiarch libraries resolve from /usr/lib/<triple>.
+# ctest and add_test() run target executables through qemu-user. -L names the root where qemu
+# finds the dynamic loader. Use the multiarch libc6:armhf (/lib/ld-linux-armhf.so.3) when present:
+# the loader must come from the same glibc build as the libc.so.6 that the multiarch packages
+# resolve to (/lib/arm-linux-gnueabihf). Pairing libc6-armhf-cross's loader (-L
+# /usr/arm-linux-gnueabihf, an older 2.36 build) with that libc crashes in pthread_create.
 find_program(TUNLESS_QEMU_ARM qemu-arm)
 if(TUNLESS_QEMU_ARM)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${TUNLESS_QEMU_ARM} -L /usr/${TUNLESS_CROSS_TRIPLE})
+  if(EXISTS /lib/ld-linux-armhf.so.3)
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${TUNLESS_QEMU_ARM} -L /)
+  else()
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${TUNLESS_QEMU_ARM} -L /usr/${TUNLESS_CROSS_TRIPLE})
+  endif()
 endif()

@@ -16,12 +16,13 @@ if(_tunless_static_deps)
   set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
   # Debian ships no libfmt.a, so fmt is compiled header-only into our objects. fmt's CMake
   # export file accepts targets that already exist when *all* of its targets do, so defining
-  # both here makes the later find_package(fmt) use them unchanged.
+  # both here makes the later find_package(fmt) use them unchanged. A fixed digit separator
+  # keeps fmt away from std::locale, whose facets cost ~150 KB of libstdc++ in a static link.
   find_path(TUNLESS_FMT_INCLUDE_DIR fmt/format.h REQUIRED)
   foreach(_t fmt::fmt fmt::fmt-header-only)
     add_library(${_t} INTERFACE IMPORTED)
     set_target_properties(${_t} PROPERTIES
-      INTERFACE_COMPILE_DEFINITIONS FMT_HEADER_ONLY=1
+      INTERFACE_COMPILE_DEFINITIONS "FMT_HEADER_ONLY=1;FMT_STATIC_THOUSANDS_SEPARATOR=','"
       INTERFACE_INCLUDE_DIRECTORIES ${TUNLESS_FMT_INCLUDE_DIR})
   endforeach()
 endif()
@@ -56,7 +57,9 @@ if(TUNLESS_STRIP)
 endif()
 if(TUNLESS_LTO)
   include(CheckIPOSupported)
-  check_ipo_supported(RESULT _tunless_ipo_ok OUTPUT _tunless_ipo_msg LANGUAGES C CXX)
+  get_property(_tunless_langs GLOBAL PROPERTY ENABLED_LANGUAGES)
+  list(REMOVE_ITEM _tunless_langs NONE)
+  check_ipo_supported(RESULT _tunless_ipo_ok OUTPUT _tunless_ipo_msg LANGUAGES ${_tunless_langs})
   if(_tunless_ipo_ok)
     set(CMAKE_INTERPROCEDURAL_OPTIMIZATION ON)
   else()

@@ -3,20 +3,22 @@
 # the size report. Incremental: a second run rebuilds only what changed. Needs
 # tools/cross/setup-armhf.sh (cross toolchain, armhf -dev packages) and tools/setup.sh (lwIP).
 #
-# Usage: tools/cross/build-armhf.sh [--dev] [--dynamic] [--build-dir DIR]
+# Usage: tools/cross/build-armhf.sh [--static|--dev] [--build-dir DIR]
 #                                   [--toolchain FILE] [TARGET...] [-- CMAKE_ARGS...]
-#   (default)  device profile, build-armhf-size: MinSizeRel, TUNLESS_SIZE_OPT (gc-sections,
-#              LTO, -s, link maps), TUNLESS_FULLY_STATIC: one file that runs on hard-float and
-#              soft-float (QuecOpen) root filesystems alike.
-#   --dynamic  device profile linked against the device's glibc: static libsodium/Mbed TLS/fmt
-#              and libstdc++, dynamic glibc (build-armhf-size-dynamic). Hard-float rootfs only.
+#   (default)  device profile for hard-float (armhf) root filesystems, in build-armhf-size:
+#              MinSizeRel, TUNLESS_SIZE_OPT (gc-sections, LTO, -s, link maps), libsodium,
+#              Mbed TLS, fmt and libstdc++ linked in, only glibc (>= 2.34, Debian 12's symbol
+#              versions) taken from the device.
+#   --static   fully static (TUNLESS_FULLY_STATIC), in build-armhf-static: one file that runs on
+#              any ARMv7 Linux, hard-float or soft-float (QuecOpen) userland, any glibc.
 #   --dev      plain cross build (RelWithDebInfo, shared libraries) in build-armhf: the
 #              quickest check that everything compiles for 32-bit ARM.
 #   TARGET...  build only these targets (default: all).
+#   TUNLESS_SIZE_LIMIT (default 1048576) is the stripped-size budget the report checks.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
-profile=static
+profile=size
 build=""
 toolchain="$top/tools/cmake/toolchain-armhf.cmake"
 targets=()
@@ -24,7 +26,7 @@ extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --dev) profile=dev ;;
-        --dynamic) profile=dynamic ;;
+        --static) profile=static ;;
         --build-dir) build=$2; shift ;;
         --toolchain) toolchain=$2; shift ;;
         --) shift; extra=("$@"); break ;;
@@ -38,21 +40,22 @@ case "$profile" in
     dev)
         build=${build:-$top/build-armhf}
         opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-    static)
+    size)
         build=${build:-$top/build-armhf-size}
-        opts=(-DCMAKE_BUILD_TYPE=MinSizeRel -DTUNLESS_SIZE_OPT=ON -DTUNLESS_FULLY_STATIC=ON) ;;
-    dynamic)
-        build=${build:-$top/build-armhf-size-dynamic}
         opts=(-DCMAKE_BUILD_TYPE=MinSizeRel -DTUNLESS_SIZE_OPT=ON -DTUNLESS_STATIC_DEPS=ON
-              -DTUNLESS_STATIC_LIBSTDCXX=ON) ;;
+              -DTUNLESS_STATIC_LIBSTDCXX=ON -DTUNLESS_FULLY_STATIC=OFF) ;;
+    static)
+        build=${build:-$top/build-armhf-static}
+        opts=(-DCMAKE_BUILD_TYPE=MinSizeRel -DTUNLESS_SIZE_OPT=ON -DTUNLESS_FULLY_STATIC=ON) ;;
 esac
 
 t0=$(date +%s)
 # Options are passed on every run, so an existing build directory follows this script;
 # only a change of toolchain needs a fresh directory (CMake refuses to switch compilers).
+mkdir -p "$build"
 cmake -S "$top" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$toolchain" "${opts[@]}" \
-      ${extra[@]+"${extra[@]}"} >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log" >&2; exit 1; }
+      ${extra[@]+"${extra[@]}"} >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log" >&2; exit 1; }
 t1=$(date +%s)
 target_args=()
 for t in ${targets[@]+"${targets[@]}"}; do target_args+=(--target "$t"); done

@@ -4,10 +4,15 @@
 # runs the unit tests under qemu-arm, prints the size report, and fails when the stripped
 # `tunless` binary exceeds the flash budget (1 MiB; TUNLESS_SIZE_LIMIT overrides).
 # Idempotent and incremental: a second run installs nothing and rebuilds only what changed.
-# Usage: tools/cross/ci-armhf.sh [BUILD_DIR]   (default build-armhf-size)
+# Usage: tools/cross/ci-armhf.sh [--static] [BUILD_DIR]
+#   default: build-armhf.sh's hard-float device profile in build-armhf-size;
+#   --static: the fully static profile in build-armhf-static.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$top/build-armhf-size}
+profile=()
+build=$top/build-armhf-size
+if [ "${1:-}" = "--static" ]; then profile=(--static); build=$top/build-armhf-static; shift; fi
+build=${1:-$build}
 limit=${TUNLESS_SIZE_LIMIT:-1048576}
 start=$(date +%s)
 step() { echo "== ci-armhf: $* ($(( $(date +%s) - start )) s)"; }
@@ -18,7 +23,8 @@ step "dependencies"
 
 step "build"
 # build-armhf.sh prints the size report; its limit check runs again below with a clear verdict.
-TUNLESS_SIZE_LIMIT=$limit "$top/tools/cross/build-armhf.sh" --build-dir "$build" || {
+TUNLESS_SIZE_LIMIT=$limit "$top/tools/cross/build-armhf.sh" ${profile[@]+"${profile[@]}"} \
+    --build-dir "$build" || {
     rc=$?
     [ -f "$build/maps/tunless.map" ] || exit $rc   # a build failure, not the size check
 }

@@ -36,7 +36,7 @@ OUR_DIRS = ("core", "netstack", "transports", "proxy", "tools", "tests")
 def component_of_symbol(section):
     """Component of an LTO-merged section, from the symbol in its name."""
     sym = SECTION_PREFIX.sub("", section, count=1)
-    if sym == section or re.match(r"^\.(rodata|data|bss)(\.str|\.cst|$)", section):
+    if sym == section or re.match(r"^\.(rodata|data|bss)(\.str|\.cst|\.CSWTCH|$)", section):
         return "ours+lwIP constants (LTO-merged)"
     sym = re.sub(r"\.(str\d|cst\d|lto_priv|isra|constprop|part|cold)\b.*$", "", sym)
     if re.match(r"^(main|_sub_[ID]_|_GLOBAL__|__tls_(init|guard))", sym):

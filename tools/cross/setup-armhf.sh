@@ -12,7 +12,9 @@ apt_get() { DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Time
 # doctest-dev is Architecture: all (headers + CMake config under /usr/lib/cmake), so the host's
 # copy serves the cross build too. qemu-user-binfmt is left out on purpose: binfmt_misc is often
 # unavailable in containers, and our scripts call qemu-arm explicitly.
-pkgs=(crossbuild-essential-armhf qemu-user cmake pkg-config doctest-dev
+# libc6:armhf (the multiarch glibc, also pulled in by the -dev packages) is what qemu-arm runs
+# dynamic test executables against; see test-armhf.sh.
+pkgs=(crossbuild-essential-armhf qemu-user cmake pkg-config doctest-dev libc6:armhf
       libsodium-dev:armhf libmbedtls-dev:armhf libfmt-dev:armhf)
 
 added_arch=0

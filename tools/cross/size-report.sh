@@ -42,7 +42,9 @@ echo
 
 needed=$(readelf -d "$exe" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 if [ -n "$needed" ]; then
-    echo "   dynamic: needs $needed"
+    # The newest symbol version decides the oldest device glibc that can load the binary.
+    glibc=$(readelf -V "$exe" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)
+    echo "   dynamic: needs $needed(device glibc >= ${glibc#GLIBC_})"
     # Libraries the device probably lacks (anything but glibc's own) add to the flash bill.
     for lib in $needed; do
         case "$lib" in libc.so*|libm.so*|ld-linux*|libpthread.so*|libdl.so*|librt.so*) continue ;; esac

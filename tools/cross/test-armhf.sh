@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs every unit test executable of an armhf build under qemu-user (qemu-arm), without ctest,
 # and ends with one "N passed, N failed" line. Exit status 1 if any test executable fails.
-# Static executables need no -L; dynamic ones find their loader under /usr/arm-linux-gnueabihf
-# and the multiarch libraries in /usr/lib/arm-linux-gnueabihf (tools/cross/setup-armhf.sh).
+# Static executables need no loader. Dynamic ones use the multiarch libc6:armhf loader and
+# libraries (-L /), which setup-armhf.sh installs: libc6-armhf-cross's older loader under
+# /usr/arm-linux-gnueabihf does not match the multiarch libc.so.6 and crashes in pthread_create.
 # Usage: tools/cross/test-armhf.sh [BUILD_DIR]   (default build-armhf-size)
-#   QEMU_LD_PREFIX overrides the loader prefix (e.g. a vendor SDK sysroot).
+#   QEMU_LD_PREFIX overrides the loader root (e.g. a vendor SDK sysroot).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build-armhf-size}
-prefix=${QEMU_LD_PREFIX:-/usr/arm-linux-gnueabihf}
+prefix=/usr/arm-linux-gnueabihf
+[ -e /lib/ld-linux-armhf.so.3 ] && prefix=/
+prefix=${QEMU_LD_PREFIX:-$prefix}
 timeout_s=${TUNLESS_TEST_TIMEOUT:-300}
 
 if [ ! -d "$build/tests/unit" ]; then
