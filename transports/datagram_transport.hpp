@@ -47,15 +47,15 @@ struct TransportStats {
     std::uint64_t rx_bytes = 0;
     std::uint64_t tx_datagrams = 0;
     std::uint64_t tx_bytes = 0;
-    std::uint64_t rx_drop_truncated = 0;     // larger than the receive buffer
-    std::uint64_t rx_errors = 0;             // recv errors other than EAGAIN
-    std::uint64_t tx_drop_would_block = 0;   // EAGAIN/ENOBUFS: socket buffer full
-    std::uint64_t tx_drop_unreachable = 0;   // ENETUNREACH/EHOSTUNREACH/EADDRNOTAVAIL
-    std::uint64_t tx_drop_refused = 0;       // EPERM/EACCES (firewall), ECONNREFUSED
-    std::uint64_t tx_drop_no_path = 0;       // endpoint unset, relay kind, or family unavailable
-    std::uint64_t tx_drop_too_big = 0;       // EMSGSIZE or > kMaxDatagramSize
-    std::uint64_t tx_drop_other = 0;         // any other errno
-    int last_tx_errno = 0;                   // for the log line that reports a change
+    std::uint64_t rx_drop_truncated = 0;    // larger than the receive buffer
+    std::uint64_t rx_errors = 0;            // recv errors other than EAGAIN
+    std::uint64_t tx_drop_would_block = 0;  // EAGAIN/ENOBUFS: socket buffer full
+    std::uint64_t tx_drop_unreachable = 0;  // ENETUNREACH/EHOSTUNREACH/EADDRNOTAVAIL
+    std::uint64_t tx_drop_refused = 0;      // EPERM/EACCES (firewall), ECONNREFUSED
+    std::uint64_t tx_drop_no_path = 0;      // endpoint unset, relay kind, or family unavailable
+    std::uint64_t tx_drop_too_big = 0;      // EMSGSIZE or > kMaxDatagramSize
+    std::uint64_t tx_drop_other = 0;        // any other errno
+    int last_tx_errno = 0;                  // for the log line that reports a change
 };
 
 class DatagramTransport {

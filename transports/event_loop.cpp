@@ -156,9 +156,13 @@ TimerId EventLoop::add_periodic(Duration period, std::function<void()> cb) {
     return timers_.add(mono_now() + period, std::move(cb), period);
 }
 
-bool EventLoop::cancel_timer(TimerId id) { return timers_.cancel(id); }
+bool EventLoop::cancel_timer(TimerId id) {
+    return timers_.cancel(id);
+}
 
-void EventLoop::post(std::function<void()> fn) { posted_.push_back(std::move(fn)); }
+void EventLoop::post(std::function<void()> fn) {
+    posted_.push_back(std::move(fn));
+}
 
 Status EventLoop::enable_signals(SignalHandlers handlers) {
     if (signals_.fd() >= 0) {

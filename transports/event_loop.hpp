@@ -51,9 +51,9 @@ public:
 };
 
 struct LoopStats {
-    std::uint64_t rounds = 0;          // epoll_wait calls
-    std::uint64_t fd_events = 0;       // handler invocations
-    std::uint64_t timer_callbacks = 0; // TimerQueue callbacks + DeadlineProvider::on_timer calls
+    std::uint64_t rounds = 0;           // epoll_wait calls
+    std::uint64_t fd_events = 0;        // handler invocations
+    std::uint64_t timer_callbacks = 0;  // TimerQueue callbacks + DeadlineProvider::on_timer calls
     std::uint64_t posted_run = 0;
     std::uint64_t signals = 0;
 };
@@ -61,9 +61,9 @@ struct LoopStats {
 class EventLoop {
 public:
     struct SignalHandlers {
-        std::function<void()> on_reload;     // SIGHUP
-        std::function<void(int)> on_stop;    // SIGINT/SIGTERM, before the loop stops
-        std::function<void()> on_status;     // SIGUSR1: dump counters to the log
+        std::function<void()> on_reload;   // SIGHUP
+        std::function<void(int)> on_stop;  // SIGINT/SIGTERM, before the loop stops
+        std::function<void()> on_status;   // SIGUSR1: dump counters to the log
     };
 
     static Result<std::unique_ptr<EventLoop>> create();

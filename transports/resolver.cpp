@@ -110,13 +110,14 @@ Result<std::vector<IpAddress>> resolve_host(std::string_view host, AddressPrefer
     auto result = collect(lookup->cb.ar_result, pref);
     ::freeaddrinfo(lookup->cb.ar_result);
     if (!result) {
-        return fail(Errc::kNotFound, "resolve " + std::string(host) + ": " + result.error().message);
+        return fail(Errc::kNotFound,
+                    "resolve " + std::string(host) + ": " + result.error().message);
     }
     return result;
 }
 
-Result<Endpoint> resolve_endpoint(std::string_view host, std::uint16_t port,
-                                  AddressPreference pref, Duration timeout) {
+Result<Endpoint> resolve_endpoint(std::string_view host, std::uint16_t port, AddressPreference pref,
+                                  Duration timeout) {
     auto addrs = resolve_host(host, pref, timeout);
     if (!addrs) {
         return addrs.error();

@@ -16,9 +16,9 @@
 namespace tunless::io {
 
 enum class AddressPreference : std::uint8_t {
-    kAny,        // resolver order (RFC 6724 as configured in gai.conf)
-    kPreferV4,   // IPv4 addresses first, then IPv6
-    kPreferV6,   // IPv6 addresses first, then IPv4
+    kAny,       // resolver order (RFC 6724 as configured in gai.conf)
+    kPreferV4,  // IPv4 addresses first, then IPv6
+    kPreferV6,  // IPv6 addresses first, then IPv4
     kOnlyV4,
     kOnlyV6,
 };

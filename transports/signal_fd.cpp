@@ -29,10 +29,14 @@ Result<SignalFd> SignalFd::open(std::initializer_list<int> signals) {
     return s;
 }
 
-SignalFd::~SignalFd() { restore(); }
+SignalFd::~SignalFd() {
+    restore();
+}
 
 SignalFd::SignalFd(SignalFd&& o) noexcept
-    : fd_(std::move(o.fd_)), blocked_(o.blocked_), previous_(o.previous_),
+    : fd_(std::move(o.fd_)),
+      blocked_(o.blocked_),
+      previous_(o.previous_),
       active_(std::exchange(o.active_, false)) {}
 
 SignalFd& SignalFd::operator=(SignalFd&& o) noexcept {

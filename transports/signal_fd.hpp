@@ -33,8 +33,8 @@ private:
     void restore();
 
     UniqueFd fd_;
-    sigset_t blocked_{};    // what we added to the mask
-    sigset_t previous_{};   // the mask before open()
+    sigset_t blocked_{};   // what we added to the mask
+    sigset_t previous_{};  // the mask before open()
     bool active_ = false;
 };
 

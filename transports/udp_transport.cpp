@@ -14,13 +14,15 @@ namespace tunless::io {
 namespace {
 
 constexpr std::size_t kMaxSendBatch = 64;  // messages per sendmmsg call
-constexpr int kDualPortAttempts = 8;      // random-port retries when v4 and v6 are separate
+constexpr int kDualPortAttempts = 8;       // random-port retries when v4 and v6 are separate
 
 Unexpected errno_fail(const std::string& what, int err) {
     return fail(Errc::kIo, what + ": " + std::strerror(err));
 }
 
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+bool would_block(int err) {
+    return err == EAGAIN || err == EWOULDBLOCK;
+}
 
 }  // namespace
 
@@ -56,8 +58,7 @@ UdpTransport::~UdpTransport() {
     }
 }
 
-Result<std::unique_ptr<UdpTransport>> UdpTransport::open(EventLoop& loop,
-                                                         const Options& options) {
+Result<std::unique_ptr<UdpTransport>> UdpTransport::open(EventLoop& loop, const Options& options) {
     std::unique_ptr<UdpTransport> t(new UdpTransport(loop, options));
     if (Status st = t->open_sockets(); !st) {
         return st.error();
@@ -97,8 +98,8 @@ Status UdpTransport::open_one(int family, std::uint16_t port, std::optional<bool
     if (::bind(fd.get(), addr->get(), addr->length) != 0) {
         const int err = errno;
         return fail(err == EADDRINUSE ? Errc::kAlreadyExists : Errc::kIo,
-                    "bind " + Endpoint::udp(bind_address.value_or(any), port).to_string() +
-                        ": " + std::strerror(err));
+                    "bind " + Endpoint::udp(bind_address.value_or(any), port).to_string() + ": " +
+                        std::strerror(err));
     }
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;
@@ -148,9 +149,8 @@ Status UdpTransport::open_sockets() {
 }
 
 bool UdpTransport::has_ipv4() const {
-    return std::any_of(sockets_.begin(), sockets_.end(), [](const Socket& s) {
-        return s.family == AF_INET || !s.v6_only;
-    });
+    return std::any_of(sockets_.begin(), sockets_.end(),
+                       [](const Socket& s) { return s.family == AF_INET || !s.v6_only; });
 }
 
 bool UdpTransport::has_ipv6() const {
@@ -260,7 +260,7 @@ const UdpTransport::Socket* UdpTransport::socket_for(const Endpoint& to) const {
 SendResult UdpTransport::send(const Endpoint& to, ByteView data) {
     const OutDatagram one{to, data};
     return send_batch(std::span<const OutDatagram>(&one, 1)) == 1 ? SendResult::kSent
-                                                                   : SendResult::kDropped;
+                                                                  : SendResult::kDropped;
 }
 
 std::size_t UdpTransport::send_batch(std::span<const OutDatagram> batch) {
@@ -348,27 +348,17 @@ void UdpTransport::count_send_error(int err) {
         case EWOULDBLOCK:
 #endif
         case ENOBUFS:
-        case EINTR:
-            ++stats_.tx_drop_would_block;
-            break;
+        case EINTR: ++stats_.tx_drop_would_block; break;
         case ENETUNREACH:
         case EHOSTUNREACH:
         case EADDRNOTAVAIL:
         case ENETDOWN:
-        case EAFNOSUPPORT:
-            ++stats_.tx_drop_unreachable;
-            break;
+        case EAFNOSUPPORT: ++stats_.tx_drop_unreachable; break;
         case EPERM:
         case EACCES:
-        case ECONNREFUSED:
-            ++stats_.tx_drop_refused;
-            break;
-        case EMSGSIZE:
-            ++stats_.tx_drop_too_big;
-            break;
-        default:
-            ++stats_.tx_drop_other;
-            break;
+        case ECONNREFUSED: ++stats_.tx_drop_refused; break;
+        case EMSGSIZE: ++stats_.tx_drop_too_big; break;
+        default: ++stats_.tx_drop_other; break;
     }
 }
 

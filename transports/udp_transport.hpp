@@ -24,16 +24,16 @@ namespace tunless::io {
 class UdpTransport final : public DatagramTransport, private FdHandler {
 public:
     struct Options {
-        std::uint16_t port = 0;                  // 0: the kernel picks; see local_port()
-        std::optional<IpAddress> bind_address;   // default: wildcard (all addresses, v4+v6)
-        bool allow_ipv6 = true;                  // false: one AF_INET socket only
+        std::uint16_t port = 0;                 // 0: the kernel picks; see local_port()
+        std::optional<IpAddress> bind_address;  // default: wildcard (all addresses, v4+v6)
+        bool allow_ipv6 = true;                 // false: one AF_INET socket only
         // Receive buffers are recv_batch * kMaxDatagramSize bytes (8 -> 512 KiB), allocated
         // once at open. A wakeup reads at most max_batches_per_wakeup batches (fairness with
         // other fds; the socket stays readable and is served next round).
         std::size_t recv_batch = 8;
         std::size_t max_batches_per_wakeup = 4;
-        int socket_buffer_bytes = 0;             // SO_RCVBUF/SO_SNDBUF hint; 0 = kernel default
-        bool force_single_syscalls = false;      // tests: exercise the recvmsg/sendmsg fallback
+        int socket_buffer_bytes = 0;         // SO_RCVBUF/SO_SNDBUF hint; 0 = kernel default
+        bool force_single_syscalls = false;  // tests: exercise the recvmsg/sendmsg fallback
     };
 
     // Opens, binds and registers the socket(s) for kRead with `loop`, which must outlive the

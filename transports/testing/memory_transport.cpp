@@ -12,7 +12,9 @@ bool MemoryNetwork::enqueue(Packet p) {
     return true;
 }
 
-void MemoryNetwork::attach(MemoryTransport* t) { members_.push_back(t); }
+void MemoryNetwork::attach(MemoryTransport* t) {
+    members_.push_back(t);
+}
 
 void MemoryNetwork::detach(MemoryTransport* t) {
     members_.erase(std::remove(members_.begin(), members_.end(), t), members_.end());

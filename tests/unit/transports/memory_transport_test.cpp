@@ -21,7 +21,9 @@ struct Echo final : DatagramReceiver {
     std::vector<Bytes> got;
     bool echo = false;
 };
-Endpoint ep(const char* s) { return *Endpoint::parse_numeric(s); }
+Endpoint ep(const char* s) {
+    return *Endpoint::parse_numeric(s);
+}
 }  // namespace
 
 TEST_CASE("memory network delivers in FIFO order, including replies sent while delivering") {
@@ -68,7 +70,8 @@ TEST_CASE("record-only transport logs sends and inject() feeds the receiver") {
     Echo r(t);
     t.set_receiver(&r);
     const Bytes x{7};
-    std::vector<OutDatagram> batch{{ep("1.1.1.1:1"), x}, {ep("2.2.2.2:2"), x}, {ep("3.3.3.3:3"), x}};
+    std::vector<OutDatagram> batch{
+        {ep("1.1.1.1:1"), x}, {ep("2.2.2.2:2"), x}, {ep("3.3.3.3:3"), x}};
     CHECK(t.send_batch(batch) == 3);
     REQUIRE(t.sent().size() == 2);  // bounded log keeps the newest
     CHECK(t.sent()[0].to == ep("2.2.2.2:2"));

@@ -14,8 +14,8 @@ TEST_CASE("SIGTERM through signalfd stops the loop; SIGHUP and SIGUSR1 call thei
     int reloads = 0;
     int status = 0;
     int stop_sig = 0;
-    REQUIRE(loop.enable_signals({[&] { ++reloads; }, [&](int s) { stop_sig = s; },
-                                 [&] { ++status; }}));
+    REQUIRE(
+        loop.enable_signals({[&] { ++reloads; }, [&](int s) { stop_sig = s; }, [&] { ++status; }}));
     CHECK_FALSE(loop.enable_signals({}));
 
     // Blocked signals stay pending and show up as signalfd readiness, not as async handlers.

@@ -34,7 +34,10 @@ TEST_CASE("cancel removes a timer, also from inside another callback") {
     TimerQueue q;
     int fired = 0;
     TimerId second = kNoTimer;
-    q.add(kT0 + 1ms, [&] { CHECK(q.cancel(second)); ++fired; });
+    q.add(kT0 + 1ms, [&] {
+        CHECK(q.cancel(second));
+        ++fired;
+    });
     second = q.add(kT0 + 2ms, [&] { ++fired; });
     TimerId third = q.add(kT0 + 3ms, [&] { ++fired; });
     CHECK(q.cancel(third));
@@ -47,7 +50,8 @@ TEST_CASE("cancel removes a timer, also from inside another callback") {
 TEST_CASE("periodic timers repeat and skip missed periods instead of bursting") {
     TimerQueue q;
     int fired = 0;
-    TimerId id = q.add(kT0 + 10ms, [&] { ++fired; }, 10ms);
+    TimerId id = q.add(
+        kT0 + 10ms, [&] { ++fired; }, 10ms);
     CHECK(q.fire_due(kT0 + 10ms) == 1);
     CHECK(q.next_deadline() == kT0 + 20ms);
     // Late by 5 periods: one call, next deadline one period after now.
@@ -63,7 +67,13 @@ TEST_CASE("a periodic timer can cancel itself") {
     TimerQueue q;
     int fired = 0;
     TimerId id = kNoTimer;
-    id = q.add(kT0, [&] { ++fired; q.cancel(id); }, 1ms);
+    id = q.add(
+        kT0,
+        [&] {
+            ++fired;
+            q.cancel(id);
+        },
+        1ms);
     CHECK(q.fire_due(kT0 + 5ms) == 1);
     CHECK(q.fire_due(kT0 + 50ms) == 0);
     CHECK(fired == 1);

@@ -49,7 +49,9 @@ void run_until_count(EventLoop& loop, const Collector& c, std::size_t n) {
     }
 }
 
-Endpoint at(const char* ip, std::uint16_t port) { return Endpoint::udp(*IpAddress::parse(ip), port); }
+Endpoint at(const char* ip, std::uint16_t port) {
+    return Endpoint::udp(*IpAddress::parse(ip), port);
+}
 
 Bytes pattern(std::size_t n, std::uint8_t seed) {
     Bytes b(n);
@@ -176,8 +178,12 @@ void batch_roundtrip(bool single_syscalls) {
     CHECK(cb.batch_ends >= 3);  // 20 datagrams at <= 8 per wakeup
 }
 
-TEST_CASE("batch send and receive with sendmmsg/recvmmsg") { batch_roundtrip(false); }
-TEST_CASE("batch send and receive through the sendmsg/recvmsg fallback") { batch_roundtrip(true); }
+TEST_CASE("batch send and receive with sendmmsg/recvmmsg") {
+    batch_roundtrip(false);
+}
+TEST_CASE("batch send and receive through the sendmsg/recvmsg fallback") {
+    batch_roundtrip(true);
+}
 
 TEST_CASE("large datagrams: 65000 bytes arrive whole, oversize sends are counted drops") {
     auto loop = make_loop();

@@ -1,0 +1,133 @@
+// The configuration model: what a tunless config file says, as plain values. Filled by
+// cfg::parse (parser.hpp) from wg-quick syntax plus wireproxy's proxy/tunnel sections, and
+// written back by cfg::serialize. It holds no resources and does no I/O; host names are
+// kept unresolved (the daemon resolves them through transports/resolver). Line numbers of
+// each section are kept so later stages can still report "file:line: message".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/ip_address.hpp"
+#include "core/crypto/keys.hpp"
+
+namespace tunless::cfg {
+
+inline constexpr std::uint16_t kDefaultMtu = 1420;  // wg-quick's default
+
+// "host:port" as written. `ip` is set when `host` is a numeric address; otherwise `host` is a
+// name resolved later (peer Endpoint: at `up`; forward targets: per connection).
+struct NamedEndpoint {
+    std::string host;  // without IPv6 brackets
+    std::uint16_t port = 0;
+    std::optional<IpAddress> ip;
+
+    std::string to_string() const;  // "name:1", "10.0.0.1:1", "[fd00::1]:1"
+    bool operator==(const NamedEndpoint&) const = default;
+};
+
+// An interface address keeps its host part: 10.99.0.1/24 is the address 10.99.0.1 on the
+// network 10.99.0.0/24 (IpPrefix would mask it to 10.99.0.0).
+struct InterfaceAddress {
+    IpAddress address;
+    std::uint8_t prefix_len = 0;
+
+    IpPrefix network() const { return IpPrefix(address, prefix_len); }
+    std::string to_string() const;  // "10.99.0.1/24"
+    bool operator==(const InterfaceAddress&) const = default;
+};
+
+// [Interface] (wg-quick). wg-quick keys that need a kernel interface (Table, FwMark,
+// Pre/PostUp/Down, SaveConfig) are accepted with a warning and not stored.
+struct InterfaceConfig {
+    int line = 0;  // of the [Interface] header
+    std::optional<crypto::PrivateKey> private_key;
+    std::vector<InterfaceAddress> addresses;  // Address, repeatable; at least one
+    std::uint16_t listen_port = 0;            // ListenPort; 0 = random (wg semantics)
+    std::uint16_t mtu = kDefaultMtu;          // MTU
+    std::vector<IpAddress> dns;               // DNS servers (for the proxy's resolver)
+    std::vector<std::string> dns_search;      // DNS entries that are not IPs (wg-quick)
+};
+
+// [Peer] (wg-quick). Several allowed; public keys are unique.
+struct PeerEntry {
+    int line = 0;
+    crypto::PublicKey public_key;
+    std::optional<crypto::SymmetricKey> preshared_key;
+    std::vector<IpPrefix> allowed_ips;       // AllowedIPs, repeatable (may be empty)
+    std::optional<NamedEndpoint> endpoint;   // Endpoint; absent: learnt from the peer
+    std::uint16_t persistent_keepalive = 0;  // seconds; 0 = off
+};
+
+// [Socks5] and [http] (wireproxy): a local proxy listener whose connections go out through
+// the mesh. BindAddress without a host (":1080") binds loopback, not all interfaces.
+struct ProxyListener {
+    int line = 0;
+    Endpoint bind;
+    std::string username;  // both empty = no authentication
+    std::string password;
+    std::uint32_t max_connections = 0;  // MaxConnections (tunless); 0 = built-in cap
+};
+
+// [TCPClientTunnel] (wireproxy): listen locally on `bind`, connect to `target` via the mesh.
+struct TcpClientTunnel {
+    int line = 0;
+    Endpoint bind;
+    NamedEndpoint target;
+    std::uint32_t max_connections = 0;
+};
+
+// [TCPServerTunnel] (wireproxy): listen on the mesh address at `listen_port`, connect to
+// `target` on the local network.
+struct TcpServerTunnel {
+    int line = 0;
+    std::uint16_t listen_port = 0;
+    NamedEndpoint target;
+    std::uint32_t max_connections = 0;
+};
+
+// [UDPProxyTunnel] (wireproxy): local UDP `bind` <-> `target` via the mesh, one flow per
+// local source. InactivityTimeout in seconds, 0 = never (wireproxy's default); flows are
+// still bounded by max_connections with eviction.
+struct UdpProxyTunnel {
+    int line = 0;
+    Endpoint bind;
+    NamedEndpoint target;
+    std::uint32_t inactivity_timeout_s = 0;
+    std::uint32_t max_connections = 0;
+};
+
+// [UDPServerTunnel] (tunless; the inbound counterpart of UDPProxyTunnel): UDP on the mesh
+// address at `listen_port` <-> `target` on the local network, one flow per mesh source.
+struct UdpServerTunnel {
+    int line = 0;
+    std::uint16_t listen_port = 0;
+    NamedEndpoint target;
+    std::uint32_t inactivity_timeout_s = 0;
+    std::uint32_t max_connections = 0;
+};
+
+// [Resolve] ResolveStrategy (wireproxy): which address family a name resolved for a
+// proxy/tunnel target prefers. kAuto: IPv6 when the interface has an IPv6 address.
+enum class ResolveStrategy : std::uint8_t { kAuto, kIpv4, kIpv6 };
+
+struct Config {
+    std::string file;  // as passed to parse(), for later diagnostics
+    InterfaceConfig iface;
+    std::vector<PeerEntry> peers;
+    std::vector<ProxyListener> socks5;
+    std::vector<ProxyListener> http;
+    std::vector<TcpClientTunnel> tcp_client_tunnels;
+    std::vector<TcpServerTunnel> tcp_server_tunnels;
+    std::vector<UdpProxyTunnel> udp_proxy_tunnels;
+    std::vector<UdpServerTunnel> udp_server_tunnels;
+    ResolveStrategy resolve_strategy = ResolveStrategy::kAuto;
+};
+
+// The config in the syntax parse() reads (sections in the order above, keys in canonical
+// case). Contains the private key: write it only to a 0600 file.
+std::string serialize(const Config& config);
+
+}  // namespace tunless::cfg

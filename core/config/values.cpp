@@ -1,0 +1,198 @@
+#include "core/config/values.hpp"
+
+#include <charconv>
+
+namespace tunless::cfg::detail {
+namespace {
+
+bool is_hostname_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
+}
+
+bool is_hostname(std::string_view s) {
+    if (s.empty() || s.size() > 253 || s.front() == '.' || s.front() == '-') {
+        return false;
+    }
+    for (char c : s) {
+        if (!is_hostname_char(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string_view trim(std::string_view s) {
+    constexpr std::string_view kSpace = " \t\r\n\f\v";
+    const auto b = s.find_first_not_of(kSpace);
+    if (b == std::string_view::npos) {
+        return {};
+    }
+    const auto e = s.find_last_not_of(kSpace);
+    return s.substr(b, e - b + 1);
+}
+
+std::string to_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return out;
+}
+
+std::vector<std::string_view> split_list(std::string_view s) {
+    std::vector<std::string_view> out;
+    while (true) {
+        const auto comma = s.find(',');
+        const std::string_view item = trim(s.substr(0, comma));
+        if (!item.empty()) {
+            out.push_back(item);
+        }
+        if (comma == std::string_view::npos) {
+            return out;
+        }
+        s.remove_prefix(comma + 1);
+    }
+}
+
+Result<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
+    std::uint64_t v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec == std::errc::invalid_argument || p != s.data() + s.size()) {
+        return fail(Errc::kInvalidArgument, "'" + std::string(s) + "' is not a number");
+    }
+    if (ec == std::errc::result_out_of_range || v > max) {
+        return fail(Errc::kInvalidArgument,
+                    "'" + std::string(s) + "' is out of range (0-" + std::to_string(max) + ")");
+    }
+    return v;
+}
+
+Result<std::uint16_t> parse_port(std::string_view s, bool allow_zero) {
+    auto v = parse_uint(s, 65535);
+    if (!v) {
+        return fail(Errc::kInvalidArgument, "port " + v.error().message);
+    }
+    if (*v == 0 && !allow_zero) {
+        return fail(Errc::kInvalidArgument, "port must be 1-65535");
+    }
+    return static_cast<std::uint16_t>(*v);
+}
+
+Result<std::uint16_t> parse_keepalive(std::string_view s) {
+    if (to_lower(s) == "off") {
+        return std::uint16_t{0};
+    }
+    auto v = parse_uint(s, 65535);
+    if (!v) {
+        return fail(Errc::kInvalidArgument, v.error().message + "; use 0-65535 seconds or off");
+    }
+    return static_cast<std::uint16_t>(*v);
+}
+
+Result<std::array<std::uint8_t, crypto::kKeyLen>> parse_key(std::string_view s) {
+    auto key = crypto::key_from_base64(s);
+    if (!key) {
+        // Never echo the text: it may be a private key with a typo.
+        return fail(Errc::kInvalidArgument,
+                    "not a valid key (expected 44 base64 characters encoding 32 bytes, as "
+                    "printed by `wg genkey`)");
+    }
+    return *key;
+}
+
+Result<InterfaceAddress> parse_interface_address(std::string_view s) {
+    const auto slash = s.find('/');
+    auto ip = IpAddress::parse(s.substr(0, slash));
+    if (!ip) {
+        return fail(Errc::kInvalidArgument, "'" + std::string(s) + "' is not an IP address");
+    }
+    const unsigned max = ip->is_v4() ? 32 : 128;
+    unsigned bits = max;
+    if (slash != std::string_view::npos) {
+        auto b = parse_uint(s.substr(slash + 1), max);
+        if (!b) {
+            return fail(Errc::kInvalidArgument,
+                        "'" + std::string(s) + "': prefix length must be 0-" + std::to_string(max));
+        }
+        bits = static_cast<unsigned>(*b);
+    }
+    return InterfaceAddress{*ip, static_cast<std::uint8_t>(bits)};
+}
+
+Result<IpPrefix> parse_allowed_ip(std::string_view s) {
+    auto p = IpPrefix::parse(s);
+    if (!p) {
+        return fail(Errc::kInvalidArgument,
+                    "'" + std::string(s) + "' is not a CIDR (e.g. 10.0.0.0/24)");
+    }
+    return *p;
+}
+
+Result<NamedEndpoint> parse_named_endpoint(std::string_view s) {
+    auto hp = split_host_port(s);
+    if (!hp) {
+        return fail(Errc::kInvalidArgument,
+                    "'" + std::string(s) + "' is not host:port (IPv6 as [addr]:port)");
+    }
+    if (hp->port == 0) {
+        return fail(Errc::kInvalidArgument, "'" + std::string(s) + "': port must be 1-65535");
+    }
+    NamedEndpoint out{hp->host, hp->port, IpAddress::parse(hp->host)};
+    if (!out.ip && (s.front() == '[' || !is_hostname(hp->host))) {
+        return fail(Errc::kInvalidArgument,
+                    "'" + hp->host + "' is neither an IP address nor a host name");
+    }
+    return out;
+}
+
+Result<Endpoint> parse_bind_address(std::string_view s) {
+    // ":1080" would mean "all interfaces" to Go's net.Listen; we deliberately bind loopback
+    // unless an address is written out, so a proxy is never exposed by accident.
+    if (!s.empty() && s.front() == ':') {
+        auto port = parse_port(s.substr(1), true);
+        if (!port) {
+            return port.error();
+        }
+        return Endpoint::udp(IpAddress::v4(0x7f000001), *port);
+    }
+    auto hp = split_host_port(s);
+    if (!hp) {
+        return fail(Errc::kInvalidArgument,
+                    "'" + std::string(s) + "' is not ip:port (IPv6 as [addr]:port)");
+    }
+    if (to_lower(hp->host) == "localhost") {
+        return Endpoint::udp(IpAddress::v4(0x7f000001), hp->port);
+    }
+    auto ip = IpAddress::parse(hp->host);
+    if (!ip) {
+        return fail(Errc::kInvalidArgument,
+                    "bind address '" + hp->host + "' must be an IP address or localhost");
+    }
+    return Endpoint::udp(*ip, hp->port);
+}
+
+Status check_credential(std::string_view s, bool is_username) {
+    const char* what = is_username ? "Username" : "Password";
+    if (s.empty() || s.size() > 255) {
+        return fail(Errc::kInvalidArgument, std::string(what) + " must be 1-255 bytes (RFC 1929)");
+    }
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) {
+            return fail(Errc::kInvalidArgument,
+                        std::string(what) + " must not contain spaces or control characters");
+        }
+    }
+    if (is_username && s.find(':') != std::string_view::npos) {
+        // RFC 7617 §2: a Basic user-id cannot contain ':'.
+        return fail(Errc::kInvalidArgument, "Username must not contain ':' (RFC 7617)");
+    }
+    return {};
+}
+
+}  // namespace tunless::cfg::detail
