@@ -148,6 +148,23 @@ Status UdpTransport::open_sockets() {
     return open_one(AF_INET, options_.port, std::nullopt, std::nullopt);
 }
 
+bool UdpTransport::port_available(std::uint16_t port) {
+    for (int family : {AF_INET6, AF_INET}) {
+        UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
+        if (!fd) {
+            continue;  // no IPv6: the AF_INET probe decides
+        }
+        if (family == AF_INET6) {
+            int off = 0;
+            ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        }
+        const IpAddress any = family == AF_INET6 ? *IpAddress::parse("::") : IpAddress{};
+        auto addr = to_socket_address(Endpoint::udp(any, port), family);
+        return addr && ::bind(fd.get(), addr->get(), addr->length) == 0;
+    }
+    return false;
+}
+
 bool UdpTransport::has_ipv4() const {
     return std::any_of(sockets_.begin(), sockets_.end(),
                        [](const Socket& s) { return s.family == AF_INET || !s.v6_only; });

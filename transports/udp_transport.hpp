@@ -51,6 +51,10 @@ public:
     bool has_ipv4() const;
     bool has_ipv6() const;
 
+    // Whether a wildcard UDP bind to `port` would succeed right now (binds and closes a probe
+    // socket; v6 dual-stack when available). Used to pick a default ListenPort.
+    static bool port_available(std::uint16_t port);
+
 private:
     struct Socket {
         UniqueFd fd;

@@ -231,3 +231,13 @@ TEST_CASE("datagrams are read and discarded while no receiver is set") {
     }
     CHECK(b->stats().rx_datagrams == 1);
 }
+
+TEST_CASE("port_available reflects a bound wildcard port") {
+    auto loop = make_loop();
+    auto t = UdpTransport::open(*loop, {});
+    REQUIRE(t);
+    CHECK_FALSE(UdpTransport::port_available((*t)->local_port()));
+    const std::uint16_t port = (*t)->local_port();
+    t->reset();
+    CHECK(UdpTransport::port_available(port));
+}

@@ -1,0 +1,110 @@
+#include "tools/tunless/up_command.hpp"
+
+#include <cstdio>
+#include <string>
+
+#include "core/base/rng.hpp"
+#include "core/crypto/x25519.hpp"
+#include "tools/log/log.hpp"
+#include "tools/tunless/app/daemon.hpp"
+#include "tools/tunless/config_file.hpp"
+#include "tools/tunless/exit_codes.hpp"
+#include "tools/tunless/node_defaults.hpp"
+#include "tools/tunless/state_dir.hpp"
+#include "transports/udp_transport.hpp"
+
+namespace tunless::cli {
+namespace {
+
+// First free port of 51820..51829, else 0 (random at every start; the snippet says so).
+std::uint16_t pick_listen_port() {
+    for (std::uint16_t p = kDefaultListenPort; p < kDefaultListenPort + 10; ++p) {
+        if (io::UdpTransport::port_available(p)) {
+            return p;
+        }
+    }
+    return 0;
+}
+
+// Creates DIR/tunless.conf with a fresh key unless it exists. Returns the path.
+Result<std::string> ensure_default_config(const CliOptions& o, bool& created) {
+    auto dir = pick_state_dir(current_state_dir_env(o.state_dir));
+    if (!dir) {
+        return dir.error();
+    }
+    if (Status st = ensure_state_dir(*dir); !st) {
+        return st.error();
+    }
+    const std::string path = *dir + "/" + kConfigFileName;
+    created = false;
+    if (path_exists(path)) {
+        return path;
+    }
+    SystemRng rng;
+    const crypto::PrivateKey key = crypto::generate_private_key(rng);
+    std::string text = default_config_text(default_node_config(key, pick_listen_port()));
+    Status st = write_new_private_file(path, text);
+    crypto::secure_wipe(text.data(), text.size());
+    if (!st && st.error().code != Errc::kAlreadyExists) {  // kAlreadyExists: lost a race
+        return st.error();
+    }
+    created = static_cast<bool>(st);
+    return path;
+}
+
+void print_node_identity(const cfg::Config& c, const std::string& path, bool created) {
+    const crypto::PublicKey pub = crypto::public_key_from_private(*c.iface.private_key);
+    std::printf("%s %s\n", created ? "Created" : "Using", path.c_str());
+    std::printf("Public key: %s\n\n", crypto::key_to_base64(pub.view()).c_str());
+    std::printf("Add this node to the other side's config:\n\n%s\n",
+                peer_snippet(pub, c.iface).c_str());
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_up(const CliOptions& o) {
+    std::string path;
+    bool created = false;
+    if (o.config) {
+        path = *o.config;
+    } else {
+        auto p = ensure_default_config(o, created);
+        if (!p) {
+            log::error("{}", p.error().message);
+            return kExitRuntime;
+        }
+        path = *p;
+    }
+    const cfg::ParseReport report = load_config(path);
+    for (const cfg::Diagnostic& w : report.warnings) {
+        log::warn("{}", w.to_string());
+    }
+    if (!report.ok()) {
+        for (const cfg::Diagnostic& e : report.errors) {
+            log::error("{}", e.to_string());
+        }
+        return kExitUsage;
+    }
+    if (is_group_or_world_readable(path)) {
+        log::warn("{}: readable by other users, but it contains the private key (chmod 600)", path);
+    }
+    if (!o.config) {
+        print_node_identity(report.config, path, created);
+    }
+    if (o.check) {
+        std::printf("config OK\n");
+        return kExitOk;
+    }
+    app::Options daemon_options;
+    daemon_options.config_path = path;
+    daemon_options.state_dir = o.config ? std::string() : path.substr(0, path.rfind('/'));
+    daemon_options.verbosity = o.verbosity;
+    if (Status st = app::run_daemon(report.config, daemon_options); !st) {
+        log::error("{}", st.error().message);
+        return kExitRuntime;
+    }
+    return kExitOk;
+}
+
+}  // namespace tunless::cli
