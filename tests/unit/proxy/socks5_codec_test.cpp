@@ -119,11 +119,13 @@ TEST_CASE("RFC 1929 username/password request") {
         CHECK_FALSE(creds->matches(bytes("alice"), bytes("s3cret ")));
     }
     SUBCASE("ULEN and PLEN 0 parse (curl sends PLEN 0) and fail the check") {
-        auto r = auth_of(bytes({1, 5, 'a', 'l', 'i', 'c', 'e', 0}));
+        const Bytes no_password = bytes({1, 5, 'a', 'l', 'i', 'c', 'e', 0});
+        auto r = auth_of(no_password);
         REQUIRE(r.done());
         CHECK(r.value.password.empty());
         CHECK_FALSE(creds->matches(r.value.username, r.value.password));
-        auto empty = auth_of(bytes({1, 0, 0}));
+        const Bytes nothing = bytes({1, 0, 0});
+        auto empty = auth_of(nothing);
         REQUIRE(empty.done());
         CHECK(empty.consumed == 3);
         CHECK_FALSE(creds->matches(empty.value.username, empty.value.password));
