@@ -23,7 +23,7 @@ SECTION_PREFIX = re.compile(r"^\.(text|rodata|data\.rel\.ro|data|bss|tbss|tdata|
 
 LIBS = [  # (regex on the archive/object file name, component)
     (r"libsodium\.a$", "libsodium"),
-    (r"libmbed(tls|x509|crypto)\.a$", "Mbed TLS"),
+    (r"libmbed\w*\.a$", "Mbed TLS"),
     (r"libfmt\.a$", "fmt"),
     (r"lib(std|sup)c\+\+\.a$", "libstdc++/libgcc"),
     (r"(libgcc(_eh)?\.a|crtbegin\w*\.o|crtend\w*\.o)$", "libstdc++/libgcc"),
