@@ -88,6 +88,8 @@ public:
 
     // Runs `fn` after the current dispatch round (deferred destruction, re-injection).
     // Work posted while posted work runs goes to the next round, which then does not sleep.
+    // Not capped: entries come from our own code, a few per dispatched event, never from
+    // peer-controlled counts.
     void post(std::function<void()> fn);
 
     // SIGINT/SIGTERM -> on_stop(sig) then request_stop(); SIGHUP -> on_reload(); SIGUSR1 ->

@@ -63,6 +63,8 @@ struct PeerEntry {
 
 // [Socks5] and [http] (wireproxy): a local proxy listener whose connections go out through
 // the mesh. BindAddress without a host (":1080") binds loopback, not all interfaces.
+// Bind addresses are numeric Endpoints (ip + port); their kind is always kUdp, which TCP
+// listeners ignore.
 struct ProxyListener {
     int line = 0;
     Endpoint bind;
