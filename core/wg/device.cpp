@@ -212,7 +212,8 @@ std::optional<PeerStatus> Device::peer_status(PeerId id) const {
     s.tx_bytes = p->tx_bytes;
     s.has_preshared_key = p->has_psk;
     const Keypair* kp = p->keypairs.current();
-    s.has_session = kp != nullptr && kp->send_counter < kRejectAfterMessages;
+    s.has_session = kp != nullptr && kp->send_counter < kRejectAfterMessages &&
+                    !p->timers.session_expired();
     return s;
 }
 

@@ -56,7 +56,7 @@ struct PeerStatus {
     std::uint64_t rx_bytes = 0;  // wire bytes, like `wg show transfer`
     std::uint64_t tx_bytes = 0;
     bool has_preshared_key = false;
-    bool has_session = false;  // a current keypair that may still send
+    bool has_session = false;  // a current keypair that may still send (not expired)
 };
 
 struct DeviceStats {
@@ -114,7 +114,8 @@ public:
     void on_ip_packet(Instant now, ByteView ip_packet, Outbox& out);
     // Runs every timer due at `now`. Call when now >= next_deadline().
     void on_timer(Instant now, Outbox& out);
-    // Earliest time on_timer() has work (may be early, never late); kNever if none.
+    // Earliest time on_timer() has work: never late, may be early or already in the past
+    // (then call on_timer() right away); kNever if nothing is pending.
     Instant next_deadline() const { return hint_.earliest; }
     // Start a handshake now, bypassing the REKEY_TIMEOUT rate limit.
     Status initiate(Instant now, PeerId id, Outbox& out);
@@ -148,6 +149,8 @@ private:
     void receive_cookie_reply(Instant now, const CookieReplyView& m);
     void receive_transport(Instant now, const Endpoint& from, const TransportView& m,
                            Outbox& out);
+    Keypair* open_transport(Instant now, const TransportView& m, Peer*& peer, MutByteView& plain,
+                            Outbox& out);
     void deliver_inner(Peer& p, ByteView plain, Outbox& out);
     void update_endpoint(Peer& p, const Endpoint& from, Outbox& out);
     void handshake_complete(Instant now, Peer& p, Outbox& out);

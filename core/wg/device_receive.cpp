@@ -137,43 +137,53 @@ void Device::receive_cookie_reply(Instant now, const CookieReplyView& m) {
     if (!p->cookie.consume_reply(m, now)) drop(DropReason::kBadCookieReply);
 }
 
-void Device::receive_transport(Instant now, const Endpoint& from, const TransportView& m,
-                               Outbox& out) {
+Keypair* Device::open_transport(Instant now, const TransportView& m, Peer*& peer,
+                                MutByteView& plain, Outbox& out) {
     const IndexEntry* e = indices_.find(m.receiver());
-    Peer* p = e != nullptr && e->kind == IndexKind::kKeypair ? peer_ptr(e->peer) : nullptr;
-    Keypair* kp = p != nullptr ? p->keypairs.find(m.receiver()) : nullptr;
+    peer = e != nullptr && e->kind == IndexKind::kKeypair ? peer_ptr(e->peer) : nullptr;
+    Keypair* kp = peer != nullptr ? peer->keypairs.find(m.receiver()) : nullptr;
     if (kp == nullptr) {
         drop(DropReason::kUnknownReceiverIndex);
-        return;
+        return nullptr;
     }
     if (!keypair_can_receive(*kp, now)) {
         drop(DropReason::kExpiredKeypair);
-        return;
+        return nullptr;
     }
     const std::uint64_t counter = m.counter();
     if (counter >= kRejectAfterMessages) {
         drop(DropReason::kMessageLimit);
-        return;
+        return nullptr;
     }
     const std::size_t n = m.plaintext_len();
-    MutByteView plain = out.reserve_packet(n);
+    plain = out.reserve_packet(n);
     if (n != 0 && plain.empty()) {
         drop(DropReason::kOutboxFull);
-        return;
+        return nullptr;
     }
     if (!crypto::aead_decrypt(plain, kp->recv_key, counter, m.encrypted_content(), {})) {
         drop(DropReason::kDecryptFailed);
-        return;
+        return nullptr;
     }
+    // Only an authenticated counter may move the window.
     if (!kp->replay.validate_counter(counter)) {
         drop(DropReason::kReplayedCounter);
-        return;
+        return nullptr;
     }
-    // Authenticated from here on.
+    return kp;
+}
+
+void Device::receive_transport(Instant now, const Endpoint& from, const TransportView& m,
+                               Outbox& out) {
+    Peer* p = nullptr;
+    MutByteView plain;
+    Keypair* kp = open_transport(now, m, p, plain, out);
+    if (kp == nullptr) return;
     p->rx_bytes += m.bytes().size();
     ReleasedIndices released;
     const bool confirmed = p->keypairs.confirm(kp, released);
     if (confirmed) {
+        // Paper §5.4.5: the initiator's first data message confirms the responder's keypair.
         release_indices(released);
         p->timers.on_current_keypair_changed(p->keypairs.current());
         handshake_complete(now, *p, out);
@@ -184,7 +194,7 @@ void Device::receive_transport(Instant now, const Endpoint& from, const Transpor
     }
     p->timers.on_any_authenticated_packet_traversal(now);
     p->timers.on_any_authenticated_packet_received(now);
-    if (n != 0) {
+    if (!plain.empty()) {  // an empty plaintext is a keepalive: nothing to deliver
         p->timers.on_data_received(now);
         deliver_inner(*p, plain, out);
     }

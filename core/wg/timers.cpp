@@ -103,6 +103,7 @@ void PeerTimers::on_session_derived(Instant now, Rng& rng) {
 }
 
 void PeerTimers::on_current_keypair_changed(const Keypair* current) {
+    session_expired_ = false;
     if (current == nullptr) {
         session_expiry_ = kNever;
     } else {
@@ -146,7 +147,10 @@ std::uint32_t PeerTimers::expire(Instant now) {
         return true;
     };
     if (take(zero_key_material_)) due |= kActionZeroKeyMaterial;
-    if (take(session_expiry_)) due |= kActionSessionExpired;
+    if (take(session_expiry_)) {
+        session_expired_ = true;
+        due |= kActionSessionExpired;
+    }
     if (take(retransmit_handshake_)) {
         if (handshake_attempts_ > kMaxTimerHandshakes) {
             due |= kActionGiveUp;

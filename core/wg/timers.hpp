@@ -79,6 +79,8 @@ public:
     // Peer removed or keys zeroed: disarm everything except persistent keepalive.
     void stop_session_timers();
     std::uint32_t handshake_attempts() const { return handshake_attempts_; }
+    // The current keypair reached REJECT_AFTER_TIME (until the next keypair change).
+    bool session_expired() const { return session_expired_; }
 
 private:
     void arm(Instant& timer, Instant at);
@@ -96,6 +98,7 @@ private:
     std::uint32_t handshake_attempts_ = 0;
     bool need_another_keepalive_ = false;
     bool sent_lastminute_handshake_ = false;
+    bool session_expired_ = false;
     std::uint16_t persistent_keepalive_s_ = 0;
     Duration data_sent_jitter_{};  // drawn per session: no Rng call per sent packet
 };

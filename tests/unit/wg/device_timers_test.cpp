@@ -100,8 +100,10 @@ TEST_CASE("sessions expire after REJECT_AFTER_TIME; new packets stage and start 
     p.send_a(p.a_to_b_packet(10));
     REQUIRE(captured.size() == 1);
     p.filter = nullptr;
+    CHECK(p.a.dev.peer_status(p.a.peer)->has_session);
     p.advance(kRejectAfterTime);
     CHECK(p.a.count_events(EventKind::kSessionExpired) == 1);
+    CHECK_FALSE(p.a.dev.peer_status(p.a.peer)->has_session);
     CHECK(p.b.count_events(EventKind::kSessionExpired) == 1);
     // Old data is refused and new data needs a handshake first.
     p.b.dev.on_datagram(p.now(), p.a.ep, captured[0].bytes, p.b.out);
@@ -125,11 +127,14 @@ TEST_CASE("all keys are zeroed after 3 * REJECT_AFTER_TIME without a new session
     p.send_a(p.a_to_b_packet(10));
     p.filter = nullptr;
     p.advance(3 * kRejectAfterTime - 1s);
-    CHECK(p.a.dev.peer_status(p.a.peer)->has_session);
+    // Expired but not yet wiped: the keypair is still found, and refused for its age.
+    p.b.dev.on_datagram(p.now(), p.a.ep, captured.back().bytes, p.b.out);
+    CHECK(drops(p.b.dev, DropReason::kExpiredKeypair) == 1);
+    CHECK(drops(p.b.dev, DropReason::kUnknownReceiverIndex) == 0);
     p.advance(1s);
     CHECK_FALSE(p.a.dev.peer_status(p.a.peer)->has_session);
     CHECK_FALSE(p.b.dev.peer_status(p.b.peer)->has_session);
-    // The receiver index of the wiped keypair is gone too.
+    // The wiped keypair's receiver index is gone too.
     p.b.dev.on_datagram(p.now(), p.a.ep, captured.back().bytes, p.b.out);
     CHECK(drops(p.b.dev, DropReason::kUnknownReceiverIndex) == 1);
     // And a new handshake brings everything back.
