@@ -6,8 +6,9 @@ prints a table. It reads only the map: totals of the stripped file come from the
 Attribution: every input section is charged to the archive or object it came from (libc.a,
 libsodium.a, our libtunless_*.a, ...). LTO hides the origin of our own code and lwIP's (both
 arrive as ltrans objects), so there the section's symbol decides: C++ names in namespace tunless
-are ours, other C++ names go to the library they name, plain C names are lwIP's (this includes
-our few extern "C" lwIP port hooks such as sys_now).
+are ours, charged to a folder by their namespace (tunless::net -> netstack, tunless::io ->
+transports, ...), other C++ names go to the library they name, plain C names are lwIP's (this
+includes our few extern "C" lwIP port hooks such as sys_now).
 """
 import re
 import sys
@@ -31,6 +32,10 @@ LIBS = [  # (regex on the archive/object file name, component)
     (r"liblwip\w*\.a$", "lwIP"),
 ]
 OUR_DIRS = ("core", "netstack", "transports", "proxy", "tools", "tests")
+# tunless::<namespace> -> folder (conventions.md); names directly in tunless:: are core/base's.
+NAMESPACE_DIRS = {"crypto": "core", "wg": "core", "cfg": "core", "net": "netstack",
+                  "io": "transports", "proxy": "proxy", "app": "tools", "cli": "tools",
+                  "log": "tools"}
 
 
 def component_of_symbol(section):
@@ -40,18 +45,21 @@ def component_of_symbol(section):
         return "ours+lwIP constants (LTO-merged)"
     sym = re.sub(r"\.(str\d|cst\d|lto_priv|isra|constprop|part|cold)\b.*$", "", sym)
     if re.match(r"^(main|_sub_[ID]_|_GLOBAL__|__tls_(init|guard))", sym):
-        return "ours (LTO)"
+        return "ours: tools"
     if not sym.startswith("_Z"):
         return "lwIP"
-    if "7tunless" in sym:
-        return "ours (LTO)"
+    m = re.search(r"7tunless(\d+)", sym)
+    if m:  # the namespace after tunless:: names the layer
+        start = m.end()
+        ns = sym[start:start + int(m.group(1))]
+        return "ours: " + NAMESPACE_DIRS.get(ns, "core")
     if re.search(r"3fmt2v\d|N3fmt", sym):
         return "fmt"
     if "7doctest" in sym:
         return "doctest (tests only)"
     if re.match(r"_Z(N|NK|Z|TV|TI|TS|GV|TH|TW)?S", sym) or "9__gnu_cxx" in sym:
         return "libstdc++ templates (in our code)"
-    return "ours (LTO)"
+    return "ours: other C++ (LTO)"
 
 
 def component_of(path, section):
