@@ -55,6 +55,15 @@ bg() {
     echo "$pid"
 }
 
+# spawn NAME LOG cmd... : like bg, but in the calling shell (no command substitution), so the
+# process stays our child and `wait "$LAST_PID"` returns its exit status. Sets LAST_PID.
+spawn() {
+    local name=$1 log=$2; shift 2
+    ip netns exec "$(ns "$name")" "$@" >"$log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
 stop_pid() {
     local pid=$1 sig=${2:-TERM}
     kill -0 "$pid" 2>/dev/null || return 0
