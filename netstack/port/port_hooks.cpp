@@ -1,0 +1,75 @@
+// The C functions lwIP's port calls (sys_now, LWIP_RAND, LWIP_PLATFORM_ASSERT/DIAG,
+// LWIP_ASSERT_CORE_LOCKED, the malloc behind mem_malloc). They read PortState, which only
+// net::Stack writes. lwIP has no clock and no RNG of its own here: both are injected.
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+
+#include "lwip/opt.h"
+#include "lwip/stats.h"
+#include "lwip/sys.h"
+#include "netstack/invariant.hpp"
+#include "netstack/port/port_state.hpp"
+
+namespace tunless::net {
+
+port::PortState& port::state() {
+    static PortState s;
+    return s;
+}
+
+void invariant_failed(const char* what, const char* file, int line) {
+    std::fprintf(stderr, "netstack: invariant violated: %s (%s:%d)\n", what, file, line);
+    std::abort();
+}
+
+}  // namespace tunless::net
+
+using tunless::net::port::state;
+
+extern "C" {
+
+u32_t sys_now(void) {
+    return state().now_ms;
+}
+
+uint32_t tunless_lwip_rand(void) {
+    TUNLESS_NET_INVARIANT(state().rng != nullptr, "LWIP_RAND used before Stack set its Rng");
+    return state().rng->next_u32();
+}
+
+void tunless_lwip_assert_failed(const char* message, const char* file, int line) {
+    std::fprintf(stderr, "lwIP assertion \"%s\" failed at %s:%d\n", message, file, line);
+    std::abort();
+}
+
+void tunless_lwip_diag(const char* format, ...) {
+    std::va_list args;
+    va_start(args, format);
+    std::vfprintf(stderr, format, args);
+    va_end(args);
+}
+
+// Engineering notes §6.5: lwIP is entered only from the loop thread and never from inside our
+// own egress hook (the hook runs *inside* lwIP's output path).
+void tunless_lwip_assert_core_locked(void) {
+    const auto& s = state();
+    TUNLESS_NET_INVARIANT(!s.in_egress, "lwIP re-entered from inside the egress hook");
+    TUNLESS_NET_INVARIANT(s.owner == std::thread::id{} || s.owner == std::this_thread::get_id(),
+                          "lwIP called from a thread other than the Stack's loop thread");
+}
+
+// mem_malloc() with MEM_LIBC_MALLOC: lwIP's MEM_STATS already count the bytes in use, so the
+// budget is one comparison. Refusal is an ordinary ERR_MEM for lwIP (drop, retry, or kill the
+// oldest TIME_WAIT pcb in tcp_alloc).
+void* tunless_lwip_malloc(size_t size) {
+    auto& s = state();
+    const std::size_t used = lwip_stats.mem.used;
+    if (size > s.heap_limit_bytes || used > s.heap_limit_bytes - size) {
+        ++s.heap_refusals;
+        return nullptr;
+    }
+    return std::malloc(size);
+}
+
+}  // extern "C"
