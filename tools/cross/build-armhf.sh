@@ -14,7 +14,8 @@
 #   --dev      plain cross build (RelWithDebInfo, shared libraries) in build-armhf: the
 #              quickest check that everything compiles for 32-bit ARM.
 #   TARGET...  build only these targets (default: all).
-#   TUNLESS_SIZE_LIMIT (default 1048576) is the stripped-size budget the report checks.
+#   TUNLESS_SIZE_LIMIT (default 1048576) is the stripped-size budget the report checks
+#   (0: report only); exit status 1 when `tunless` exceeds it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
