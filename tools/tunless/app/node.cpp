@@ -1,0 +1,93 @@
+#include "tools/tunless/app/node.hpp"
+
+#include "tools/log/log.hpp"
+#include "tools/tunless/app/peer_setup.hpp"
+#include "tools/tunless/app/status_report.hpp"
+
+namespace tunless::app {
+
+Node::Node(const Options& options) : options_(options), device_(rng_, wall_) {}
+
+Node::~Node() {
+    if (loop_ && path_) loop_->remove_deadline_provider(*path_);
+    if (udp_) udp_->set_receiver(nullptr);
+}
+
+Status Node::start(const cfg::Config& config) {
+    config_ = config;
+    auto loop = io::EventLoop::create();
+    if (!loop) return loop.error();
+    loop_ = std::move(*loop);
+
+    if (!config.iface.private_key) return fail(Errc::kInvalidArgument, "no PrivateKey");
+    device_.set_private_key(*config.iface.private_key);
+    device_.set_mtu(config.iface.mtu);
+    log::info("interface: public key {}", crypto::key_to_base64(device_.public_key().view()));
+
+    io::UdpTransport::Options udp_options;
+    udp_options.port = config.iface.listen_port;
+    auto udp = io::UdpTransport::open(*loop_, udp_options);
+    if (!udp) {
+        return fail(udp.error().code, "cannot open UDP port " +
+                                          std::to_string(config.iface.listen_port) + ": " +
+                                          udp.error().message);
+    }
+    udp_ = std::move(*udp);
+    log::info("interface: listening on UDP port {}", udp_->local_port());
+
+    path_ = std::make_unique<DataPath>(*loop_, device_, *udp_);
+    path_->set_event_handler([this](const wg::Event& e) { report_event(e); });
+    udp_->set_receiver(path_.get());
+
+    net::StackConfig stack_config;
+    for (const auto& a : config.iface.addresses) {
+        stack_config.addresses.push_back(a.address);
+        log::info("interface: address {}", a.to_string());
+    }
+    stack_config.mtu = config.iface.mtu;
+    auto stack = net::Stack::create(stack_config, *path_, rng_, loop_->now());
+    if (!stack) return stack.error();
+    stack_ = std::move(*stack);
+    path_->attach(*stack_);
+    loop_->add_deadline_provider(*path_);
+
+    auto peers = add_configured_peers(config, device_);
+    if (!peers) return peers.error();
+    startup_peers_ = std::move(*peers);
+    return {};
+}
+
+Status Node::run() {
+    // wg semantics: a peer with PersistentKeepalive and a known endpoint is contacted at once,
+    // so a node behind NAT becomes reachable without waiting for its own traffic.
+    for (wg::PeerId id : startup_peers_) path_->initiate(id);
+    Status st = loop_->run();
+    log_status();
+    return st;
+}
+
+void Node::report_event(const wg::Event& e) {
+    auto st = device_.peer_status(e.peer);
+    const std::string who = st ? crypto::public_key_short(st->public_key) : "?";
+    const std::string where = st ? st->endpoint.to_string() : "?";
+    switch (e.kind) {
+        case wg::EventKind::kHandshakeCompleted:
+            log::info("peer {}: session established via {}", who, where);
+            break;
+        case wg::EventKind::kEndpointChanged:
+            log::info("peer {}: endpoint changed to {}", who, where);
+            break;
+        case wg::EventKind::kHandshakeGaveUp:
+            log::warn("peer {}: handshake did not complete, giving up until new traffic", who);
+            break;
+        case wg::EventKind::kSessionExpired:
+            log::debug("peer {}: session expired", who);
+            break;
+    }
+}
+
+void Node::log_status() {
+    for (const auto& line : status_lines(device_, *udp_, stack_.get())) log::info("{}", line);
+}
+
+}  // namespace tunless::app
