@@ -62,6 +62,20 @@ ByteView RxQueue::front() const {
     return {};
 }
 
+std::size_t RxQueue::peek_runs(std::span<ByteView> out) const {
+    std::size_t n = 0;
+    for (const Entry& e : entries_) {
+        if (n == out.size()) {
+            break;
+        }
+        if (e.begin != e.end) {
+            out[n++] = ByteView(static_cast<const std::uint8_t*>(e.p->payload) + e.begin,
+                                std::size_t{e.end} - e.begin);
+        }
+    }
+    return n;
+}
+
 std::size_t RxQueue::peek(MutByteView out) const {
     std::size_t copied = 0;
     for (const Entry& e : entries_) {

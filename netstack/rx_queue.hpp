@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <span>
 
 #include "core/base/bytes.hpp"
 
@@ -35,6 +36,9 @@ public:
     bool empty() const { return bytes_ == 0; }
     // The first contiguous run of queued bytes; valid until the next push/consume/clear.
     ByteView front() const;
+    // Up to out.size() contiguous runs from the head, in order (for one sendmsg/writev);
+    // valid until the next push/consume/clear. Returns the count filled.
+    std::size_t peek_runs(std::span<ByteView> out) const;
     // Copies up to out.size() bytes from the head without consuming them.
     std::size_t peek(MutByteView out) const;
     // Drops up to n bytes from the head; returns how many were dropped.

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "core/base/bytes.hpp"
 #include "core/base/ip_address.hpp"
@@ -95,6 +96,9 @@ public:
     // next call on this connection or the next return to lwIP.
     ByteView peek_contiguous() const { return rx_.front(); }
     std::size_t peek(MutByteView out) const { return rx_.peek(out); }
+    // Up to out.size() contiguous runs from the head (zero-copy gather for one sendmsg(2));
+    // same validity as peek_contiguous(). Returns the count filled.
+    std::size_t peek_runs(std::span<ByteView> out) const { return rx_.peek_runs(out); }
     // Drops up to n queued bytes and reopens the peer's window by exactly that much (tcp_recved
     // is called for consumed bytes only). Returns the count dropped.
     std::size_t consume(std::size_t n);
@@ -108,6 +112,10 @@ public:
     // the count accepted; if that is less than data.size(), on_writable fires when space frees.
     // 0 when closed or after shutdown_write().
     std::size_t write(ByteView data);
+    // Asks for on_writable once write_capacity() > 0 again, without offering bytes (a caller
+    // that reads its source only as far as the capacity allows found it at 0). No-op when
+    // closed or after shutdown_write().
+    void request_writable();
     // Half-close: our FIN follows the queued data (retried by itself if lwIP is out of
     // memory, or sent once a pending connect completes). The peer may keep sending. Once both
     // directions are finished the connection releases its pcb: state() becomes kClosed without

@@ -246,6 +246,12 @@ std::size_t TcpConnection::write(ByteView data) {
     return total;
 }
 
+void TcpConnection::request_writable() {
+    if (pcb_ != nullptr && !write_shut_ && !fin_pending_) {
+        want_writable_ = true;
+    }
+}
+
 Status TcpConnection::shutdown_write() {
     if (pcb_ == nullptr) {
         return fail(Errc::kClosed, "tcp shutdown_write: connection is closed");

@@ -130,7 +130,7 @@ void* tunless_lwip_malloc(size_t size);
 #define LWIP_IPV6_MLD                   0   /* no multicast listeners */
 #define LWIP_IPV6_DHCP6                 0   /* addresses come from the config */
 #define LWIP_ICMP6                      1   /* required by IPv6: echo replies, errors */
-#define LWIP_ICMP6_DATASIZE             8   /* RFC 4443 wants more; 8 bytes identifies the flow */
+#define LWIP_ICMP6_DATASIZE             0   /* 0 = as much as fits 1280 bytes (RFC 4443 §2.4 MUST) */
 #define LWIP_ICMP6_HL                   64  /* hop limit of our ICMPv6 messages */
 #define LWIP_ND6_QUEUEING               0   /* output_ip6 gets packets directly: no neighbour queue */
 #define LWIP_ND6_NUM_NEIGHBORS          2   /* nd6 tables exist but are never used for our netif */

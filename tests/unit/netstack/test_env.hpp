@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -17,8 +18,14 @@ namespace tunless::test {
 
 class CaptureSink final : public net::EgressSink {
 public:
-    void on_egress(ByteView packet) override { packets.emplace_back(packet.begin(), packet.end()); }
+    void on_egress(ByteView packet) override {
+        packets.emplace_back(packet.begin(), packet.end());
+        if (hook) {
+            hook();
+        }
+    }
     std::deque<Bytes> packets;
+    std::function<void()> hook;  // runs inside the egress (misuse tests)
 };
 
 struct NetEnv {

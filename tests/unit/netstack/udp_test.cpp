@@ -139,6 +139,8 @@ TEST_CASE("udp: a datagram to a closed port gets ICMP port unreachable (IPv4 and
     CHECK(icmp4[0].icmp_type == 3);  // destination unreachable
     CHECK(icmp4[0].icmp_code == 3);  // port unreachable
     CHECK(icmp4[0].transport_checksum_ok);
+    REQUIRE(icmp4[0].icmp_payload.size() == 20 + 8);  // RFC 792: IP header + 8 bytes
+    CHECK(icmp4[0].icmp_payload[0] == 0x45);
     REQUIRE(env.inject(ip::udp_packet(env.peer6, env.addr6, 6666, 9999, text("?"))).has_value());
     auto icmp6 = env.take([&](const ip::Parsed& p) {
         return p.proto == ip::kProtoIcmp6 && p.dst == env.peer6;
@@ -147,6 +149,8 @@ TEST_CASE("udp: a datagram to a closed port gets ICMP port unreachable (IPv4 and
     CHECK(icmp6[0].icmp_type == 1);  // destination unreachable
     CHECK(icmp6[0].icmp_code == 4);  // port unreachable
     CHECK(icmp6[0].transport_checksum_ok);
+    REQUIRE(icmp6[0].icmp_payload.size() == 40 + 8 + 1);  // RFC 4443 §2.4: the whole packet
+    CHECK((icmp6[0].icmp_payload[0] >> 4) == 6);
 }
 
 TEST_CASE("udp: bind conflicts, bad sources, oversize and closed sockets are errors") {
