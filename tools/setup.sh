@@ -34,21 +34,39 @@ if [ ! -f "$src_list" ] && ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sou
 fi
 
 lwip_dir="$top/.deps/lwip"
-if [ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ] || [ ! -f "$lwip_dir/src/core/init.c" ]; then
+updated=0
+# `apt-get update` only when something is missing, and a failing mirror (a partial index, a
+# foreign-architecture list) is a warning: the packages we need may still be installable.
+apt_update() {
+    [ "$updated" = 1 ] && return 0
+    updated=1
     echo "setup: apt-get update"
-    $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 update -qq
-fi
+    $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 update -qq || echo "setup: warning: apt-get update reported errors; continuing"
+}
+[ "$need_update" = 1 ] && apt_update
 if [ ${#missing[@]} -gt 0 ]; then
+    apt_update
     echo "setup: installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -f "$lwip_dir/src/core/init.c" ]; then
-    echo "setup: fetching lwIP source (Debian source package 'lwip')"
+fetch_lwip() {
+    local tmp
     tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get source -qq --download-only lwip >/dev/null && dpkg-source -x --skip-patches ./*.dsc lwip-src >/dev/null)
-    rm -rf "$lwip_dir"; mkdir -p "$top/.deps"
-    mv "$tmp/lwip-src" "$lwip_dir"
+    if (cd "$tmp" && apt-get source -qq --download-only lwip >/dev/null 2>&1 &&
+        dpkg-source -x --skip-patches ./*.dsc lwip-src >/dev/null 2>&1); then
+        rm -rf "$lwip_dir"; mkdir -p "$top/.deps"
+        mv "$tmp/lwip-src" "$lwip_dir"
+        rm -rf "$tmp"
+        return 0
+    fi
     rm -rf "$tmp"
+    return 1
+}
+if [ ! -f "$lwip_dir/src/core/init.c" ]; then
+    # Upstream 2.1.3 as Debian ships it; Debian's patches only touch the sockets/tcpip-thread
+    # APIs and the Hurd port, none of which we compile, so they are skipped.
+    echo "setup: fetching lwIP source (Debian source package 'lwip')"
+    fetch_lwip || { apt_update; fetch_lwip; } || { echo "setup: cannot fetch the lwip source package" >&2; exit 1; }
 fi
 echo "setup: ok (lwIP $(grep -m1 -o 'LWIP_VERSION_MAJOR *[0-9]*' "$lwip_dir/src/include/lwip/init.h" | awk '{print $2}').x at .deps/lwip)"
