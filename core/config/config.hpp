@@ -88,6 +88,9 @@ struct TcpServerTunnel {
     std::uint16_t listen_port = 0;
     NamedEndpoint target;
     std::uint32_t max_connections = 0;
+    // ProxyProtocol (tunless): prefix each connection to `target` with a PROXY protocol v2
+    // header naming the mesh peer (docs/proxy-protocols.md).
+    bool proxy_protocol = false;
 };
 
 // [UDPProxyTunnel] (wireproxy): local UDP `bind` <-> `target` via the mesh, one flow per

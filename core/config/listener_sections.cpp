@@ -16,7 +16,8 @@ bool known(const ListenerFields& f, std::string_view key_lc) {
            (key_lc == "target" && f.target) ||
            ((key_lc == "username" || key_lc == "password") && f.username) ||
            (key_lc == "inactivitytimeout" && f.inactivity_timeout_s) ||
-           (key_lc == "maxconnections" && f.max_connections);
+           (key_lc == "maxconnections" && f.max_connections) ||
+           (key_lc == "proxyprotocol" && f.proxy_protocol);
 }
 
 Status apply(const ListenerFields& f, const KeyLine& k) {
@@ -44,6 +45,11 @@ Status apply(const ListenerFields& f, const KeyLine& k) {
             return st;
         }
         *(user ? f.username : f.password) = std::string(k.value);
+    } else if (k.key_lc == "proxyprotocol") {
+        if (k.value != "true" && k.value != "false") {
+            return fail(Errc::kInvalidArgument, "expected true or false");
+        }
+        *f.proxy_protocol = k.value == "true";
     } else {
         const bool inactivity = k.key_lc == "inactivitytimeout";
         auto v = parse_uint(k.value, inactivity ? kMaxInactivitySeconds : kMaxConnectionsLimit);
@@ -114,6 +120,7 @@ ListenerFields fields_of(TcpServerTunnel& t) {
     f.listen_port = &t.listen_port;
     f.target = &t.target;
     f.max_connections = &t.max_connections;
+    f.proxy_protocol = &t.proxy_protocol;
     return f;
 }
 

@@ -66,6 +66,7 @@ struct ListenerFields {
     std::string* password = nullptr;
     std::uint32_t* inactivity_timeout_s = nullptr;  // InactivityTimeout
     std::uint32_t* max_connections = nullptr;       // MaxConnections (tunless)
+    bool* proxy_protocol = nullptr;                 // ProxyProtocol (tunless, TCPServerTunnel)
 };
 ListenerFields fields_of(ProxyListener& p);
 ListenerFields fields_of(TcpClientTunnel& t);

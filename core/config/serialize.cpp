@@ -114,6 +114,9 @@ std::string serialize(const Config& c) {
         out += "\n[TCPServerTunnel]\n";
         line(out, "ListenPort", std::to_string(t.listen_port));
         tunnel_tail(out, t.target, 0, t.max_connections);
+        if (t.proxy_protocol) {
+            line(out, "ProxyProtocol", "true");
+        }
     }
     for (const UdpProxyTunnel& t : c.udp_proxy_tunnels) {
         out += "\n[UDPProxyTunnel]\n";

@@ -203,3 +203,29 @@ TEST_CASE("warnings: unauthenticated proxy on a public address, AllowedIPs given
           "w.conf:9: AllowedIPs 10.5.0.0/16 also belongs to the peer at line 6; this later peer "
           "gets it (as with wg)");
 }
+
+TEST_CASE("TCPServerTunnel ProxyProtocol (tunless): true/false, default off, serialized back") {
+    const std::string text = minimal_interface() +
+                             "[TCPServerTunnel]\nListenPort = 23\nTarget = 127.0.0.1:2323\n"
+                             "ProxyProtocol = true\n"
+                             "[TCPServerTunnel]\nListenPort = 24\nTarget = 127.0.0.1:2424\n";
+    const ParseReport r = parse_report(text, "pp.conf");
+    INFO(errors_of(r));
+    REQUIRE(r.ok());
+    REQUIRE(r.config.tcp_server_tunnels.size() == 2);
+    CHECK(r.config.tcp_server_tunnels[0].proxy_protocol);
+    CHECK_FALSE(r.config.tcp_server_tunnels[1].proxy_protocol);
+    const std::string out = serialize(r.config);
+    CHECK(out.find("ProxyProtocol = true") != std::string::npos);
+    const ParseReport again = parse_report(out, "pp2.conf");
+    REQUIRE(again.ok());
+    CHECK(again.config.tcp_server_tunnels[0].proxy_protocol);
+    CHECK_FALSE(again.config.tcp_server_tunnels[1].proxy_protocol);
+
+    expect_error(minimal_interface() +
+                     "[TCPServerTunnel]\nListenPort = 23\nTarget = 127.0.0.1:23\nProxyProtocol = 2\n",
+                 "t.conf:7: ProxyProtocol: expected true or false");
+    expect_error(minimal_interface() +
+                     "[TCPClientTunnel]\nBindAddress = :1\nTarget = 10.0.0.1:1\nProxyProtocol = true\n",
+                 "t.conf:7: unknown key 'ProxyProtocol' in [TCPClientTunnel]");
+}
