@@ -1,0 +1,451 @@
+#include "proxy/dns_resolver.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+
+#include "netstack/udp.hpp"
+#include "proxy/dns_message.hpp"
+#include "transports/socket_address.hpp"
+
+namespace tunless::proxy {
+namespace {
+
+constexpr std::uint16_t kEphemeralFirst = 49152;  // RFC 6335 §6 dynamic ports
+constexpr std::uint32_t kEphemeralCount = 16384;
+constexpr int kBindTries = 8;
+
+enum class QueryState : std::uint8_t { kIdle, kPending, kAnswered, kFailed };
+
+}  // namespace
+
+// One getaddrinfo_a request. Heap-allocated and never moved: glibc's helper thread writes into
+// `cb` until gai_error() stops returning EAI_INPROGRESS.
+struct SystemRequest {
+    gaicb cb{};
+    addrinfo hints{};
+    std::array<char, dns::kMaxNameOctets + 1> host{};
+};
+
+class DnsResolver::QuerySocket final : public net::UdpHandler {
+public:
+    QuerySocket(DnsResolver& r, Lookup& l, Query& q) : resolver_(r), lookup_(l), query_(q) {}
+    void on_datagram(net::UdpSocket& socket, const net::UdpDatagramInfo& info,
+                     ByteView payload) override;
+    std::unique_ptr<net::UdpSocket> socket;
+
+private:
+    DnsResolver& resolver_;
+    Lookup& lookup_;
+    Query& query_;
+};
+
+struct DnsResolver::Query {
+    dns::RecordType type = dns::RecordType::kA;
+    QueryState state = QueryState::kIdle;
+    std::uint16_t id = 0;
+    IpAddress server;
+    int attempts = 0;
+    Instant deadline = kNever;
+    Errc error = Errc::kTimedOut;
+    dns::Response response;
+    std::unique_ptr<QuerySocket> socket;
+};
+
+struct DnsResolver::Lookup {
+    Id id = 0;
+    dns::HostName name;
+    std::string text;  // as given, for error messages
+    FamilyPreference pref = FamilyPreference::kPreferV4;
+    Callback cb;
+    std::array<Query, 2> queries;  // in preference order
+    std::size_t query_count = 0;
+    std::optional<Result<IpAddress>> result;  // set: deliver from on_timer
+    std::unique_ptr<SystemRequest> system;
+    Instant next_poll = kNever;
+    bool started = false;  // queries go out from on_timer, never from inside resolve()
+};
+
+struct DnsResolver::CacheEntry {
+    std::vector<IpAddress> addresses;  // empty: negative entry
+    Instant expires;
+};
+
+void DnsResolver::QuerySocket::on_datagram(net::UdpSocket&, const net::UdpDatagramInfo& info,
+                                           ByteView payload) {
+    if (query_.state != QueryState::kPending || info.src_ip != query_.server ||
+        info.src_port != resolver_.config_.server_port) {
+        ++resolver_.stats_.bad_responses;
+        return;
+    }
+    resolver_.on_response(lookup_, query_, payload);
+}
+
+DnsResolver::Handle& DnsResolver::Handle::operator=(Handle&& o) noexcept {
+    if (this != &o) {
+        cancel();
+        resolver_ = o.resolver_;
+        id_ = o.id_;
+        o.resolver_ = nullptr;
+    }
+    return *this;
+}
+
+void DnsResolver::Handle::cancel() {
+    if (resolver_ != nullptr) resolver_->cancel(id_);
+    resolver_ = nullptr;
+}
+
+DnsResolver::DnsResolver(DnsResolverConfig config, net::Stack* stack, Rng& rng, Clock clock)
+    : config_(std::move(config)), stack_(stack), rng_(rng), clock_(std::move(clock)) {
+    if (stack_ == nullptr) config_.servers.clear();
+    config_.attempts = std::max(config_.attempts, 1);
+}
+
+DnsResolver::~DnsResolver() {
+    for (auto& [id, l] : lookups_) {
+        if (l->system) orphans_.push_back(std::move(l));
+    }
+    lookups_.clear();
+    // glibc may still write into requests it could not cancel; they are leaked on purpose
+    // rather than freed under its helper thread (only at shutdown).
+    for (auto& o : orphans_) {
+        if (::gai_cancel(&o->system->cb) == EAI_NOTCANCELED &&
+            ::gai_error(&o->system->cb) == EAI_INPROGRESS) {
+            (void)o->system.release();
+        } else if (o->system->cb.ar_result != nullptr) {
+            ::freeaddrinfo(o->system->cb.ar_result);
+        }
+    }
+}
+
+DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference pref, Callback cb) {
+    auto l = std::make_unique<Lookup>();
+    l->text = std::string(name.substr(0, dns::kMaxNameOctets));
+    l->pref = pref;
+    l->cb = std::move(cb);
+    std::string_view literal = name;
+    if (literal.size() > 2 && literal.front() == '[' && literal.back() == ']') {
+        literal = literal.substr(1, literal.size() - 2);
+    }
+    if (auto ip = IpAddress::parse(literal)) {
+        ++stats_.literals;
+        const bool wrong = (pref == FamilyPreference::kOnlyV4 && !ip->is_v4()) ||
+                           (pref == FamilyPreference::kOnlyV6 && !ip->is_v6());
+        l->result = wrong ? Result<IpAddress>(fail(Errc::kNotFound, l->text + ": wrong address family"))
+                          : Result<IpAddress>(*ip);
+        return Handle(this, add_lookup(std::move(l)));
+    }
+    auto host = dns::HostName::parse(name);
+    if (!host) {
+        ++stats_.failures;
+        l->result = fail(Errc::kInvalidArgument, "not a host name: " + l->text);
+        return Handle(this, add_lookup(std::move(l)));
+    }
+    l->name = *host;
+    if (lookups_.size() + orphans_.size() >= config_.max_in_flight) {
+        ++stats_.refused_busy;
+        ++stats_.failures;
+        l->result = fail(Errc::kLimitReached, "resolve " + l->text + ": too many lookups in flight");
+        return Handle(this, add_lookup(std::move(l)));
+    }
+    ++stats_.lookups;
+    return Handle(this, add_lookup(std::move(l)));
+}
+
+DnsResolver::Id DnsResolver::add_lookup(std::unique_ptr<Lookup> lookup) {
+    const Id id = next_id_++;
+    lookup->id = id;
+    has_ready_ = true;
+    lookups_.emplace(id, std::move(lookup));
+    return id;
+}
+
+void DnsResolver::cancel(Id id) {
+    auto it = lookups_.find(id);
+    if (it == lookups_.end()) return;
+    auto& l = *it->second;
+    l.cb = nullptr;
+    for (std::size_t i = 0; i < l.query_count; ++i) {
+        if (l.queries[i].socket && l.queries[i].socket->socket) l.queries[i].socket->socket->close();
+    }
+    if (l.system && ::gai_cancel(&l.system->cb) == EAI_NOTCANCELED) {
+        orphans_.push_back(std::move(it->second));  // polled until glibc lets go of it
+    } else if (l.system && l.system->cb.ar_result != nullptr) {
+        ::freeaddrinfo(l.system->cb.ar_result);
+    }
+    lookups_.erase(it);
+}
+
+// --- mesh (DNS= servers) --------------------------------------------------------------------
+
+void DnsResolver::start_mesh(Lookup& l) {
+    using dns::RecordType;
+    const Instant now = clock_();
+    std::array<RecordType, 2> order{};
+    switch (l.pref) {
+        case FamilyPreference::kOnlyV4: order = {RecordType::kA, RecordType::kA}; l.query_count = 1; break;
+        case FamilyPreference::kOnlyV6: order = {RecordType::kAaaa, RecordType::kAaaa}; l.query_count = 1; break;
+        case FamilyPreference::kPreferV4: order = {RecordType::kA, RecordType::kAaaa}; l.query_count = 2; break;
+        case FamilyPreference::kPreferV6: order = {RecordType::kAaaa, RecordType::kA}; l.query_count = 2; break;
+    }
+    for (std::size_t i = 0; i < l.query_count; ++i) {
+        Query& q = l.queries[i];
+        q.type = order[i];
+        const std::string key = std::string(l.name.view()) + (q.type == RecordType::kA ? "|A" : "|AAAA");
+        auto hit = cache_.find(key);
+        if (hit != cache_.end() && hit->second.expires > now) {
+            ++stats_.cache_hits;
+            q.state = hit->second.addresses.empty() ? QueryState::kFailed : QueryState::kAnswered;
+            q.error = Errc::kNotFound;
+            for (const auto& a : hit->second.addresses) {
+                if (q.response.address_count < dns::kMaxAddresses) {
+                    q.response.addresses[q.response.address_count++] = a;
+                }
+            }
+            has_ready_ = true;
+            continue;
+        }
+        if (!send_attempt(l, q)) has_ready_ = true;
+    }
+}
+
+// Sends (or re-sends) one query from a fresh random source port with a fresh random ID
+// (RFC 5452 §9.2: both make blind spoofing expensive). False when it could not be sent.
+bool DnsResolver::send_attempt(Lookup& l, Query& q) {
+    q.socket = std::make_unique<QuerySocket>(*this, l, q);
+    Result<std::unique_ptr<net::UdpSocket>> bound = fail(Errc::kAlreadyExists, "");
+    for (int i = 0; i < kBindTries && !bound; ++i) {
+        const auto port = static_cast<std::uint16_t>(kEphemeralFirst + rng_.uniform(kEphemeralCount));
+        bound = net::UdpSocket::bind(*stack_, port, *q.socket);
+        if (!bound && bound.error().code != Errc::kAlreadyExists) break;
+    }
+    q.state = QueryState::kFailed;
+    q.error = Errc::kLimitReached;
+    if (!bound) return false;
+    q.socket->socket = std::move(*bound);
+    q.id = static_cast<std::uint16_t>(rng_.next_u32());
+    q.server = config_.servers[next_server_++ % config_.servers.size()];
+    ++q.attempts;
+    const auto msg = dns::build_query(q.id, l.name, q.type);
+    auto sent = q.socket->socket->send_to(q.server, config_.server_port, msg.view());
+    ++stats_.queries_sent;
+    // A send error (no route yet, memory) is treated like a lost datagram: the timeout retries.
+    (void)sent;
+    q.state = QueryState::kPending;
+    q.deadline = clock_() + config_.attempt_timeout;
+    return true;
+}
+
+void DnsResolver::on_response(Lookup& l, Query& q, ByteView payload) {
+    auto parsed = dns::parse_response(payload, q.id, l.name, q.type);
+    if (!parsed.ok() && parsed.fault != dns::Fault::kTruncated) {
+        ++stats_.bad_responses;  // possibly spoofed or garbage: keep waiting for the real one
+        return;
+    }
+    q.socket->socket->close();  // allowed from inside its own callback; destroyed later
+    q.deadline = kNever;
+    has_ready_ = true;
+    if (!parsed.ok()) {
+        q.state = QueryState::kFailed;
+        q.error = Errc::kProtocol;  // TC=1: the answer needs TCP, which we do not do
+        return;
+    }
+    ++stats_.responses;
+    const auto& r = parsed.response;
+    const bool empty = r.rcode == 0 && r.address_count == 0;
+    if (r.rcode != 0 && r.rcode != 3) {
+        q.state = QueryState::kFailed;
+        q.error = Errc::kProtocol;  // SERVFAIL, REFUSED, ...: not cached
+        return;
+    }
+    q.response = r;
+    q.state = (r.rcode == 3 || empty) ? QueryState::kFailed : QueryState::kAnswered;
+    q.error = Errc::kNotFound;
+    std::vector<IpAddress> addrs(r.addresses.begin(), r.addresses.begin() + static_cast<long>(r.address_count));
+    const std::uint32_t ttl = q.state == QueryState::kAnswered
+                                  ? std::min(r.ttl_s, config_.max_ttl_s)
+                                  : config_.negative_ttl_s;
+    cache_store(std::string(l.name.view()) + (q.type == dns::RecordType::kA ? "|A" : "|AAAA"),
+                std::move(addrs), ttl, clock_());
+}
+
+void DnsResolver::cache_store(const std::string& key, std::vector<IpAddress> addrs,
+                              std::uint32_t ttl_s, Instant now) {
+    if (ttl_s == 0 || config_.max_cache_entries == 0) return;
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+        while (cache_.size() >= config_.max_cache_entries && !cache_order_.empty()) {
+            cache_.erase(cache_order_.front());
+            cache_order_.pop_front();
+        }
+        cache_order_.push_back(key);
+        it = cache_.emplace(key, CacheEntry{}).first;
+    }
+    it->second.addresses = std::move(addrs);
+    it->second.expires = now + std::chrono::seconds(ttl_s);
+}
+
+// --- system resolver (no DNS= servers) ------------------------------------------------------
+
+void DnsResolver::start_system(Lookup& l) {
+    ++stats_.system_lookups;
+    l.system = std::make_unique<SystemRequest>();
+    auto& s = *l.system;
+    const auto text = l.name.view();
+    std::memcpy(s.host.data(), text.data(), text.size());
+    s.hints.ai_family = l.pref == FamilyPreference::kOnlyV4   ? AF_INET
+                        : l.pref == FamilyPreference::kOnlyV6 ? AF_INET6
+                                                              : AF_UNSPEC;
+    s.hints.ai_socktype = SOCK_STREAM;  // one entry per address
+    s.cb.ar_name = s.host.data();
+    s.cb.ar_request = &s.hints;
+    gaicb* list[1] = {&s.cb};
+    sigevent sev{};
+    sev.sigev_notify = SIGEV_NONE;  // polled from on_timer (gai_error), never waited for
+    if (int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, &sev); rc != 0) {
+        l.system.reset();
+        l.result = fail(Errc::kIo, "resolve " + l.text + ": " + ::gai_strerror(rc));
+        return;
+    }
+    l.next_poll = clock_() + config_.system_poll_interval;
+}
+
+void DnsResolver::poll_system(Lookup& l, Instant now) {
+    const int rc = ::gai_error(&l.system->cb);
+    if (rc == EAI_INPROGRESS) {
+        l.next_poll = now + config_.system_poll_interval;
+        return;
+    }
+    l.next_poll = kNever;
+    addrinfo* res = l.system->cb.ar_result;
+    l.system->cb.ar_result = nullptr;
+    std::optional<IpAddress> first;
+    std::optional<IpAddress> other;
+    const bool want_v6 = l.pref == FamilyPreference::kPreferV6 || l.pref == FamilyPreference::kOnlyV6;
+    for (addrinfo* ai = (rc == 0 ? res : nullptr); ai != nullptr; ai = ai->ai_next) {
+        auto ep = io::from_socket_address(ai->ai_addr, ai->ai_addrlen);
+        if (!ep) continue;
+        auto& slot = ep->ip.is_v6() == want_v6 ? first : other;
+        if (!slot) slot = ep->ip;
+    }
+    if (res != nullptr) ::freeaddrinfo(res);
+    l.system.reset();
+    if (first || other) {
+        finish(l, first ? *first : *other);
+    } else if (rc == 0 || rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY) {
+        finish(l, fail(Errc::kNotFound, "resolve " + l.text + ": no address"));
+    } else {
+        finish(l, fail(Errc::kIo, "resolve " + l.text + ": " + ::gai_strerror(rc)));
+    }
+}
+
+// --- completion -----------------------------------------------------------------------------
+
+void DnsResolver::finish(Lookup& l, Result<IpAddress> result) {
+    if (!l.result) l.result = std::move(result);
+    has_ready_ = true;
+}
+
+// Decides a mesh lookup once the preferred family answered, or every family is done.
+void DnsResolver::query_done(Lookup& l, Query&, Instant) {
+    Errc worst = Errc::kNotFound;
+    bool all_done = true;
+    for (std::size_t i = 0; i < l.query_count; ++i) {
+        const Query& q = l.queries[i];
+        if (q.state == QueryState::kPending) {
+            all_done = false;
+            break;  // a more preferred family is still out: wait for it
+        }
+        if (q.state == QueryState::kAnswered && q.response.address_count > 0) {
+            finish(l, q.response.addresses[0]);
+            return;
+        }
+        if (q.error != Errc::kNotFound) worst = q.error;
+    }
+    if (!all_done) return;
+    finish(l, fail(worst, "resolve " + l.text + (worst == Errc::kNotFound ? ": no address"
+                                                  : worst == Errc::kTimedOut ? ": no answer from DNS= servers"
+                                                                             : ": DNS server failure")));
+}
+
+Instant DnsResolver::next_deadline() const {
+    if (has_ready_) return Instant::min();
+    Instant next = kNever;
+    for (const auto& [id, l] : lookups_) {
+        next = std::min(next, l->next_poll);
+        for (std::size_t i = 0; i < l->query_count; ++i) next = std::min(next, l->queries[i].deadline);
+    }
+    for (const auto& o : orphans_) next = std::min(next, o->next_poll);
+    return next;
+}
+
+void DnsResolver::on_timer(Instant now) {
+    for (auto& [id, lp] : lookups_) {
+        Lookup& l = *lp;
+        if (!l.started && !l.result) {
+            l.started = true;
+            if (uses_mesh()) {
+                start_mesh(l);
+            } else {
+                start_system(l);
+            }
+        }
+        if (l.system && l.next_poll <= now) poll_system(l, now);
+        for (std::size_t i = 0; i < l.query_count; ++i) {
+            Query& q = l.queries[i];
+            if (q.state != QueryState::kPending || q.deadline > now) continue;
+            if (q.attempts < config_.attempts) {
+                send_attempt(l, q);
+            } else {
+                ++stats_.timeouts;
+                q.state = QueryState::kFailed;
+                q.error = Errc::kTimedOut;
+                q.deadline = kNever;
+            }
+        }
+        if (!l.result && l.query_count > 0) query_done(l, l.queries[0], now);
+    }
+    // Callbacks may call resolve() or cancel(): collect the finished lookups first.
+    std::vector<std::unique_ptr<Lookup>> done;
+    for (auto it = lookups_.begin(); it != lookups_.end();) {
+        if (it->second->result) {
+            done.push_back(std::move(it->second));
+            it = lookups_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    reap();
+    has_ready_ = false;  // a callback's resolve() sets it again
+    for (auto& l : done) {
+        if (!*l->result) ++stats_.failures;
+        if (l->cb) l->cb(std::move(*l->result));
+    }
+}
+
+void DnsResolver::reap() {
+    for (auto it = orphans_.begin(); it != orphans_.end();) {
+        auto& s = *(*it)->system;
+        if (::gai_error(&s.cb) == EAI_INPROGRESS) {
+            (*it)->next_poll = clock_() + config_.system_poll_interval;
+            ++it;
+            continue;
+        }
+        if (s.cb.ar_result != nullptr) ::freeaddrinfo(s.cb.ar_result);
+        it = orphans_.erase(it);
+    }
+}
+
+DnsResolverStats DnsResolver::stats() const {
+    DnsResolverStats s = stats_;
+    s.in_flight = lookups_.size() + orphans_.size();
+    s.cache_entries = cache_.size();
+    return s;
+}
+
+}  // namespace tunless::proxy
