@@ -1,12 +1,15 @@
 #include "netstack/stack.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "lwip/init.h"
 #include "lwip/ip.h"
 #include "lwip/netif.h"
+#include "lwip/memp.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
 #include "netstack/invariant.hpp"
@@ -23,6 +26,17 @@ constexpr std::size_t kIpv4HeaderBytes = 20;
 constexpr std::size_t kIpv6HeaderBytes = 40;
 constexpr std::uint16_t kMinMtu = 576;      // RFC 791 minimum reassembly size
 constexpr std::uint16_t kMinMtuIpv6 = 1280; // RFC 8200 §5
+// With no TCP pcb and no reassembly in progress, lwIP's only timers are its 1 s housekeeping
+// ticks (reassembly, ND6 cache aging), which then have nothing to do. They are deferred to this
+// period so an idle node does not wake every second; never longer, because lwIP's u32
+// millisecond timeouts must not fall 24.8 days behind sys_now() (TIME_LESS_THAN wraps).
+constexpr auto kIdleHousekeeping = std::chrono::seconds(30);
+
+bool housekeeping_only() {
+    return tcp_active_pcbs == nullptr && tcp_tw_pcbs == nullptr &&
+           lwip_stats.memp[MEMP_REASSDATA]->used == 0 &&
+           lwip_stats.memp[MEMP_IP6_REASSDATA]->used == 0;
+}
 
 std::uint32_t to_ms32(Instant t) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
@@ -135,7 +149,11 @@ Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& config, EgressSi
 }
 
 Stack::Stack(const StackConfig& config, EgressSink& egress, Instant now)
-    : config_(config), egress_(egress), now_(now), impl_(std::make_unique<Impl>()) {
+    : config_(config),
+      egress_(egress),
+      now_(now),
+      last_timer_run_(now),
+      impl_(std::make_unique<Impl>()) {
     port::state().now_ms = to_ms32(now);
     impl_->scratch.reserve(config_.mtu);
 }
@@ -235,6 +253,7 @@ void Stack::on_timer(Instant now) {
     set_now(now);
     EntryGuard guard;
     sys_check_timeouts();
+    last_timer_run_ = now_;
 }
 
 Instant Stack::next_deadline() const {
@@ -244,7 +263,11 @@ Instant Stack::next_deadline() const {
     }
     // sys_now() is now_ truncated to ms, so lwIP's deadline is relative to that truncation.
     const auto base = std::chrono::duration_cast<std::chrono::milliseconds>(now_.time_since_epoch());
-    return Instant(base + std::chrono::milliseconds(sleep_ms));
+    const Instant deadline(base + std::chrono::milliseconds(sleep_ms));
+    if (housekeeping_only()) {
+        return std::max(deadline, last_timer_run_ + kIdleHousekeeping);
+    }
+    return deadline;
 }
 
 }  // namespace tunless::net

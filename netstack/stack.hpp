@@ -123,8 +123,9 @@ public:
     // cheap -- and may call set_now(now) before inject() so lwIP's timestamps are fresh.
     void set_now(Instant now);
     void on_timer(Instant now);
-    // Earliest instant lwIP's timers are due (kNever if none). TCP timers run only while TCP
-    // pcbs exist; reassembly and ND timers tick once a second.
+    // Earliest instant lwIP's timers are due. TCP timers tick every 100 ms while TCP pcbs exist
+    // (TIME_WAIT included), reassembly every second while fragments are held; otherwise only
+    // housekeeping remains and the deadline is at most one per 30 s.
     Instant next_deadline() const;
     Instant now() const { return now_; }
 
@@ -139,6 +140,7 @@ private:
     StackConfig config_;
     EgressSink& egress_;
     Instant now_;
+    Instant last_timer_run_;
     StackStats stats_;
     std::unique_ptr<Impl> impl_;
     friend struct StackAccess;
