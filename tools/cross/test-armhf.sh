@@ -18,6 +18,7 @@ if [ ! -d "$build/tests/unit" ]; then
     echo "test-armhf: no $build/tests/unit (build with tools/cross/build-armhf.sh first)" >&2
     exit 2
 fi
+build=$(cd "$build" && pwd)   # each test runs in its own directory
 
 passed=0
 failed=0
