@@ -1,0 +1,141 @@
+#include "proxy/udp_services.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "tools/log/log.hpp"
+
+namespace tunless::proxy {
+namespace {
+
+std::string forward_line(const std::string& what, const UdpForwardStats& s) {
+    return fmt::format(
+        "{}: flows active={} total={} evicted={} expired={}; to_mesh {} datagrams/{} B; "
+        "from_mesh {} datagrams/{} B; drops unresolved={} foreign={} send_failed={} no_socket={}",
+        what, s.flows.active, s.flows.total, s.flows.evicted, s.flows.expired, s.to_mesh_datagrams,
+        s.to_mesh_bytes, s.from_mesh_datagrams, s.from_mesh_bytes, s.drop_unresolved,
+        s.drop_foreign, s.drop_send_failed, s.drop_no_socket);
+}
+
+void forward_pairs(const std::string& prefix, const UdpForwardStats& s, CounterPairs& out) {
+    auto put = [&](const char* k, auto v) { out.emplace_back(prefix + k, std::to_string(v)); };
+    put("flows_active", s.flows.active);
+    put("flows_total", s.flows.total);
+    put("flows_evicted", s.flows.evicted);
+    put("flows_expired", s.flows.expired);
+    put("to_mesh_datagrams", s.to_mesh_datagrams);
+    put("to_mesh_bytes", s.to_mesh_bytes);
+    put("from_mesh_datagrams", s.from_mesh_datagrams);
+    put("from_mesh_bytes", s.from_mesh_bytes);
+    put("drops", s.drop_unresolved + s.drop_foreign + s.drop_send_failed + s.drop_no_socket);
+}
+
+}  // namespace
+
+FamilyPreference family_preference(const cfg::Config& config) {
+    switch (config.resolve_strategy) {
+        case cfg::ResolveStrategy::kIpv4: return FamilyPreference::kPreferV4;
+        case cfg::ResolveStrategy::kIpv6: return FamilyPreference::kPreferV6;
+        case cfg::ResolveStrategy::kAuto: break;
+    }
+    const bool has_v6 = std::any_of(config.iface.addresses.begin(), config.iface.addresses.end(),
+                                    [](const cfg::InterfaceAddress& a) { return a.address.is_v6(); });
+    return has_v6 ? FamilyPreference::kPreferV6 : FamilyPreference::kPreferV4;
+}
+
+DnsResolverConfig dns_resolver_config(const cfg::Config& config) {
+    DnsResolverConfig c;
+    c.servers = config.iface.dns;
+    return c;
+}
+
+std::string dns_status_line(const DnsResolver& r) {
+    const auto s = r.stats();
+    return fmt::format(
+        "dns: {} lookups={} literals={} cache_hits={} cache_entries={} queries={} responses={} "
+        "bad_responses={} timeouts={} failures={} busy={} system_lookups={} in_flight={}",
+        r.uses_mesh() ? "mesh" : "system", s.lookups, s.literals, s.cache_hits, s.cache_entries,
+        s.queries_sent, s.responses, s.bad_responses, s.timeouts, s.failures, s.refused_busy,
+        s.system_lookups, s.in_flight);
+}
+
+void dns_counters(const DnsResolver& r, CounterPairs& out) {
+    const auto s = r.stats();
+    auto put = [&](const char* k, auto v) { out.emplace_back(std::string("dns.") + k, std::to_string(v)); };
+    put("lookups", s.lookups);
+    put("cache_hits", s.cache_hits);
+    put("queries", s.queries_sent);
+    put("responses", s.responses);
+    put("bad_responses", s.bad_responses);
+    put("timeouts", s.timeouts);
+    put("failures", s.failures);
+    put("in_flight", s.in_flight);
+}
+
+Result<std::unique_ptr<UdpServices>> UdpServices::create(const cfg::Config& config, io::EventLoop& loop,
+                                                         net::Stack& stack, DnsResolver& resolver) {
+    std::unique_ptr<UdpServices> s(new UdpServices());
+    const FamilyPreference pref = family_preference(config);
+    for (const auto& t : config.udp_proxy_tunnels) {
+        auto fwd = UdpProxyTunnel::create(t, loop, stack, resolver, pref);
+        if (!fwd) return fail(fwd.error().code, config.file + ":" + std::to_string(t.line) + ": " +
+                                                    fwd.error().message);
+        log::info("{}", (*fwd)->describe());
+        s->proxy_tunnels_.push_back(std::move(*fwd));
+    }
+    for (const auto& t : config.udp_server_tunnels) {
+        auto fwd = UdpServerTunnel::create(t, loop, stack, resolver, pref);
+        if (!fwd) return fail(fwd.error().code, config.file + ":" + std::to_string(t.line) + ": " +
+                                                    fwd.error().message);
+        log::info("{}", (*fwd)->describe());
+        s->server_tunnels_.push_back(std::move(*fwd));
+    }
+    s->relay_ = std::make_unique<Socks5UdpRelay>(loop, stack, resolver, pref);
+    return s;
+}
+
+UdpServices::~UdpServices() = default;
+
+Instant UdpServices::next_deadline() const {
+    Instant next = kNever;
+    for (const auto& t : proxy_tunnels_) next = std::min(next, t->next_deadline());
+    for (const auto& t : server_tunnels_) next = std::min(next, t->next_deadline());
+    return next;
+}
+
+void UdpServices::on_timer(Instant now) {
+    for (auto& t : proxy_tunnels_) t->on_timer(now);
+    for (auto& t : server_tunnels_) t->on_timer(now);
+}
+
+std::vector<std::string> UdpServices::status_lines() const {
+    std::vector<std::string> lines;
+    for (const auto& t : proxy_tunnels_) lines.push_back(forward_line(t->describe(), t->stats()));
+    for (const auto& t : server_tunnels_) lines.push_back(forward_line(t->describe(), t->stats()));
+    const auto& r = relay_->stats();
+    lines.push_back(fmt::format(
+        "socks5 udp: associations active={} total={} refused={}; to_mesh {} datagrams/{} B; "
+        "from_mesh {} datagrams/{} B; drops foreign={} bad_header={} fragmented={} unresolved={} "
+        "send_failed={}",
+        r.associations_active, r.associations_total, r.refused_limit, r.to_mesh_datagrams,
+        r.to_mesh_bytes, r.from_mesh_datagrams, r.from_mesh_bytes, r.drop_foreign_source,
+        r.drop_bad_header, r.drop_fragmented, r.drop_unresolved, r.drop_send_failed));
+    return lines;
+}
+
+void UdpServices::counters(CounterPairs& out) const {
+    for (std::size_t i = 0; i < proxy_tunnels_.size(); ++i) {
+        forward_pairs("udp_proxy." + std::to_string(i) + ".", proxy_tunnels_[i]->stats(), out);
+    }
+    for (std::size_t i = 0; i < server_tunnels_.size(); ++i) {
+        forward_pairs("udp_server." + std::to_string(i) + ".", server_tunnels_[i]->stats(), out);
+    }
+    const auto& r = relay_->stats();
+    out.emplace_back("socks5_udp.associations_active", std::to_string(r.associations_active));
+    out.emplace_back("socks5_udp.associations_total", std::to_string(r.associations_total));
+    out.emplace_back("socks5_udp.to_mesh_datagrams", std::to_string(r.to_mesh_datagrams));
+    out.emplace_back("socks5_udp.from_mesh_datagrams", std::to_string(r.from_mesh_datagrams));
+}
+
+}  // namespace tunless::proxy

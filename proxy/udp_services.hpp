@@ -1,0 +1,60 @@
+// UdpServices: the UDP side of the proxy layer built from a Config: every [UDPProxyTunnel] and
+// [UDPServerTunnel] forward plus the SOCKS5 UDP ASSOCIATE relay, as one DeadlineProvider for
+// their flow timeouts, and their counters (status lines, key/value pairs). Also the helpers
+// that derive the DnsResolver configuration from [Interface] DNS= and [Resolve]. Not the TCP
+// services (proxy/services.*). Owned by the daemon; must be destroyed before the Stack.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/base/result.hpp"
+#include "core/config/config.hpp"
+#include "proxy/dns_resolver.hpp"
+#include "proxy/socks5_udp.hpp"
+#include "proxy/udp_forward.hpp"
+#include "transports/event_loop.hpp"
+
+namespace tunless::proxy {
+
+// [Resolve] ResolveStrategy: ipv4 / ipv6 prefer that family; auto prefers IPv6 when the
+// interface has an IPv6 address.
+FamilyPreference family_preference(const cfg::Config& config);
+// DNS= servers (queried over the mesh); none -> the system resolver.
+DnsResolverConfig dns_resolver_config(const cfg::Config& config);
+
+using CounterPairs = std::vector<std::pair<std::string, std::string>>;
+
+// "dns: mesh servers=1 lookups=3 cache_hits=1 queries=4 ..." and the same as pairs "dns.*".
+std::string dns_status_line(const DnsResolver& resolver);
+void dns_counters(const DnsResolver& resolver, CounterPairs& out);
+
+class UdpServices final : public io::DeadlineProvider {
+public:
+    // Opens every UDP forward of `config`. `loop`, `stack`, `resolver` must outlive this.
+    static Result<std::unique_ptr<UdpServices>> create(const cfg::Config& config, io::EventLoop& loop,
+                                                       net::Stack& stack, DnsResolver& resolver);
+    ~UdpServices() override;
+
+    // For the SOCKS5 server's UDP ASSOCIATE (one relay shared by all SOCKS5 listeners).
+    Socks5UdpRelay& socks5_relay() { return *relay_; }
+
+    Instant next_deadline() const override;
+    void on_timer(Instant now) override;
+
+    // One line per forward plus one for the relay (SIGUSR1 / shutdown log).
+    std::vector<std::string> status_lines() const;
+    // "udp_proxy.<i>.flows_active", ..., "socks5_udp.*" for `get=tunless`.
+    void counters(CounterPairs& out) const;
+
+private:
+    UdpServices() = default;
+
+    std::vector<std::unique_ptr<UdpProxyTunnel>> proxy_tunnels_;
+    std::vector<std::unique_ptr<UdpServerTunnel>> server_tunnels_;
+    std::unique_ptr<Socks5UdpRelay> relay_;
+};
+
+}  // namespace tunless::proxy
