@@ -148,6 +148,34 @@ Status UdpTransport::open_sockets() {
     return open_one(AF_INET, options_.port, std::nullopt, std::nullopt);
 }
 
+Status UdpTransport::rebind(std::uint16_t port) {
+    if (port != 0 && port == port_) {
+        return {};
+    }
+    std::vector<Socket> old = std::move(sockets_);
+    sockets_.clear();
+    const std::uint16_t old_port = port_;
+    const std::uint16_t old_option = options_.port;
+    options_.port = port;
+    Status st = open_sockets();
+    for (std::size_t i = 0; st && i < sockets_.size(); ++i) {
+        st = loop_.add_fd(sockets_[i].fd.get(), kRead, *this);
+    }
+    if (!st) {
+        for (const Socket& s : sockets_) {
+            loop_.remove_fd(s.fd.get());
+        }
+        sockets_ = std::move(old);
+        port_ = old_port;
+        options_.port = old_option;
+        return st;
+    }
+    for (const Socket& s : old) {
+        loop_.remove_fd(s.fd.get());
+    }
+    return {};
+}
+
 bool UdpTransport::port_available(std::uint16_t port) {
     for (int family : {AF_INET6, AF_INET}) {
         UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));

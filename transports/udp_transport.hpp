@@ -51,6 +51,11 @@ public:
     bool has_ipv4() const;
     bool has_ipv6() const;
 
+    // Moves to another port at runtime (`wg set listen-port`, config reload): binds the new
+    // socket(s) first and only then closes the old ones, so a failure (kAlreadyExists when the
+    // port is taken) leaves the transport on its old port. Same port as now: no-op; 0: random.
+    Status rebind(std::uint16_t port);
+
     // Whether a wildcard UDP bind to `port` would succeed right now (binds and closes a probe
     // socket; v6 dual-stack when available). Used to pick a default ListenPort.
     static bool port_available(std::uint16_t port);

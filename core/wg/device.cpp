@@ -198,6 +198,12 @@ std::vector<PeerId> Device::peer_ids() const {
     return ids;
 }
 
+std::optional<crypto::SymmetricKey> Device::preshared_key(PeerId id) const {
+    const Peer* p = peer_ptr(id);
+    if (p == nullptr || !p->has_psk) return std::nullopt;
+    return p->handshake.preshared_key;
+}
+
 std::optional<PeerStatus> Device::peer_status(PeerId id) const {
     const Peer* p = peer_ptr(id);
     if (p == nullptr) return std::nullopt;

@@ -126,6 +126,13 @@ public:
     std::size_t peer_count() const { return by_key_.size(); }
     const DeviceStats& stats() const { return stats_; }
 
+    // The configured secrets, for the UAPI `get` (`wg showconf`) only; never log them.
+    // nullptr when no private key is set; nullopt for an unknown peer or one without a PSK.
+    const crypto::PrivateKey* private_key() const {
+        return identity_.present ? &identity_.private_key : nullptr;
+    }
+    std::optional<crypto::SymmetricKey> preshared_key(PeerId id) const;
+
 private:
     struct KeyHash {
         std::size_t operator()(const crypto::PublicKey& k) const noexcept;

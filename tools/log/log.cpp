@@ -1,5 +1,6 @@
 #include "tools/log/log.hpp"
 
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +62,19 @@ void set_timestamps(bool on) {
 }
 void set_sink(Sink sink) {
     state().sink = std::move(sink);
+}
+
+void use_syslog(const char* ident) {
+    ::openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    set_timestamps(false);
+    set_sink([](Level l, std::string_view line) {
+        const int prio = l == Level::kError  ? LOG_ERR
+                         : l == Level::kWarn ? LOG_WARNING
+                         : l == Level::kInfo ? LOG_INFO
+                                             : LOG_DEBUG;
+        const std::string text(line);
+        ::syslog(prio, "%s", text.c_str());
+    });
 }
 
 const char* level_name(Level l) {

@@ -34,6 +34,11 @@ void set_timestamps(bool on);
 using Sink = std::function<void(Level level, std::string_view line)>;
 void set_sink(Sink sink);
 
+// Sends every line to syslog(3) (openlog with LOG_PID, facility LOG_DAEMON; ERROR -> LOG_ERR,
+// WARN -> LOG_WARNING, INFO -> LOG_INFO, DEBUG -> LOG_DEBUG) and turns timestamps off.
+// `ident` must stay valid for the life of the process (a string literal).
+void use_syslog(const char* ident);
+
 const char* level_name(Level level);  // "ERROR", "WARN", "INFO", "DEBUG"
 // Emits one already formatted message at `level` (if enabled).
 void write(Level level, std::string_view message);

@@ -15,6 +15,9 @@ std::optional<Command> command_named(std::string_view s) {
     if (s == "up") {
         return Command::kUp;
     }
+    if (s == "status") {
+        return Command::kStatus;
+    }
     if (s == "help") {
         return Command::kHelp;
     }
@@ -59,6 +62,24 @@ Result<CliOptions> parse_cli(std::span<const char* const> args) {
             o.quiet = true;
         } else if (arg == "--check") {
             o.check = true;
+        } else if (arg == "--daemonize") {
+            o.daemonize = true;
+        } else if (arg == "--syslog") {
+            o.syslog = true;
+        } else if (arg == "--json") {
+            o.json = true;
+        } else if (is_option(arg, "--name")) {
+            auto v = option_value(args, i, arg, "--name");
+            if (!v) {
+                return v.error();
+            }
+            o.name = *v;
+        } else if (is_option(arg, "--pidfile")) {
+            auto v = option_value(args, i, arg, "--pidfile");
+            if (!v) {
+                return v.error();
+            }
+            o.pidfile = *v;
         } else if (arg == "-c" || is_option(arg, "--config")) {
             auto v = option_value(args, i, arg, arg == "-c" ? "-c" : "--config");
             if (!v) {
@@ -83,6 +104,17 @@ Result<CliOptions> parse_cli(std::span<const char* const> args) {
     if (up_only && o.command != Command::kUp && o.command != Command::kHelp) {
         return fail(Errc::kInvalidArgument, "-c, --state-dir and --check belong to `tunless up`");
     }
+    const bool up_daemon_only = o.pidfile || o.daemonize || o.syslog;
+    if (up_daemon_only && o.command != Command::kUp && o.command != Command::kHelp) {
+        return fail(Errc::kInvalidArgument, "--pidfile, --daemonize and --syslog belong to `tunless up`");
+    }
+    if (o.json && o.command != Command::kStatus && o.command != Command::kHelp) {
+        return fail(Errc::kInvalidArgument, "--json belongs to `tunless status`");
+    }
+    if (o.name && o.command != Command::kUp && o.command != Command::kStatus &&
+        o.command != Command::kHelp) {
+        return fail(Errc::kInvalidArgument, "--name belongs to `tunless up` and `tunless status`");
+    }
     if (o.config && o.state_dir) {
         return fail(Errc::kInvalidArgument, "use either -c FILE or --state-dir DIR, not both");
     }
@@ -104,6 +136,16 @@ Commands:
                          DIR/tunless.conf, creating it with a fresh key on first start
                          (DIR: /var/lib/tunless if writable, else $XDG_STATE_HOME/tunless
                          or ~/.local/state/tunless). --check validates and exits.
+      [--name NAME]      Control socket /var/run/wireguard/NAME.sock, so `wg show NAME`
+                         and `wg set NAME ...` work (default: the config file's name
+                         without extension, like wg-quick; "tunless" for the state dir).
+      [--daemonize]      Run in the background; the command returns once the node is up
+                         (implies --syslog).
+      [--pidfile PATH]   Write the daemon's pid (locked; removed on exit).
+      [--syslog]         Log to syslog (facility daemon) instead of stderr.
+  status [--name NAME] [--json]
+                         Show the running node: interface, peers, handshakes, transfer and
+                         drop counters (--json: machine-readable).
 
 Options:
   -v, --verbose          More log output (debug); repeatable.
@@ -112,7 +154,8 @@ Options:
   -V, --version          Print the version.
 
 Exit codes: 0 success, 1 runtime error, 2 usage or configuration error.
-Signals (up): SIGINT/SIGTERM stop, SIGHUP reloads, SIGUSR1 logs counters.
+Signals (up): SIGINT/SIGTERM stop, SIGHUP reloads the config file, SIGUSR1 logs counters.
+Deleting the control socket file also stops the node.
 )";
 }
 

@@ -10,7 +10,7 @@
 
 namespace tunless::cli {
 
-enum class Command { kNone, kHelp, kVersion, kGenkey, kPubkey, kUp };
+enum class Command { kNone, kHelp, kVersion, kGenkey, kPubkey, kUp, kStatus };
 
 struct CliOptions {
     Command command = Command::kNone;
@@ -19,6 +19,11 @@ struct CliOptions {
     std::optional<std::string> config;     // up: -c/--config FILE
     std::optional<std::string> state_dir;  // up: --state-dir DIR
     bool check = false;                    // up: --check
+    std::optional<std::string> name;       // up, status: --name NAME (control socket name)
+    std::optional<std::string> pidfile;    // up: --pidfile PATH
+    bool daemonize = false;                // up: --daemonize
+    bool syslog = false;                   // up: --syslog (log to syslog, LOG_DAEMON)
+    bool json = false;                     // status: --json
 };
 
 // `args` excludes argv[0]. Errors are usage errors (exit code 2) with a one-line message.

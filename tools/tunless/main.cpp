@@ -9,6 +9,7 @@
 #include "tools/tunless/cli_options.hpp"
 #include "tools/tunless/exit_codes.hpp"
 #include "tools/tunless/key_commands.hpp"
+#include "tools/tunless/status_command.hpp"
 #include "tools/tunless/up_command.hpp"
 
 #ifndef TUNLESS_VERSION
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     switch (o.command) {
         case cli::Command::kGenkey: return cli::run_genkey();
         case cli::Command::kPubkey: return cli::run_pubkey();
+        case cli::Command::kStatus: return cli::run_status(o);
         default: return cli::run_up(o);
     }
 }

@@ -1,5 +1,8 @@
 #include "tools/tunless/up_command.hpp"
 
+#include <unistd.h>
+
+#include <climits>
 #include <cstdio>
 #include <string>
 
@@ -7,6 +10,8 @@
 #include "core/crypto/x25519.hpp"
 #include "tools/log/log.hpp"
 #include "tools/tunless/app/daemon.hpp"
+#include "tools/tunless/app/daemonize.hpp"
+#include "tools/tunless/app/uapi_server.hpp"
 #include "tools/tunless/config_file.hpp"
 #include "tools/tunless/exit_codes.hpp"
 #include "tools/tunless/node_defaults.hpp"
@@ -61,6 +66,18 @@ void print_node_identity(const cfg::Config& c, const std::string& path, bool cre
     std::fflush(stdout);
 }
 
+// The daemon changes to "/" when it goes to the background: keep paths usable.
+std::string absolute(const std::string& path) {
+    if (path.empty() || path.front() == '/') {
+        return path;
+    }
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) {
+        return path;
+    }
+    return std::string(cwd) + "/" + path;
+}
+
 }  // namespace
 
 int run_up(const CliOptions& o) {
@@ -96,8 +113,26 @@ int run_up(const CliOptions& o) {
         std::printf("config OK\n");
         return kExitOk;
     }
+    const std::string name = o.name ? *o.name : app::default_interface_name(path);
+    if (!app::valid_interface_name(name)) {
+        log::error("--name {}: use 1-15 characters of A-Z a-z 0-9 _ = + . -", name);
+        return kExitUsage;
+    }
     app::Options daemon_options;
-    daemon_options.config_path = path;
+    daemon_options.config_path = absolute(path);
+    daemon_options.interface_name = name;
+    daemon_options.pidfile = absolute(o.pidfile.value_or(""));
+    if (o.syslog || o.daemonize) {
+        log::use_syslog("tunless");
+    }
+    if (o.daemonize) {
+        auto ready = app::daemonize();
+        if (!ready) {
+            log::error("{}", ready.error().message);
+            return kExitRuntime;
+        }
+        daemon_options.ready_fd = *ready;
+    }
     daemon_options.state_dir = o.config ? std::string() : path.substr(0, path.rfind('/'));
     daemon_options.verbosity = o.verbosity;
     if (Status st = app::run_daemon(report.config, daemon_options); !st) {

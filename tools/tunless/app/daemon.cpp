@@ -1,22 +1,72 @@
 // app::run_daemon: builds the Node and the services on top of it, installs the signal
-// handlers, and runs until SIGINT/SIGTERM.
+// handlers, opens the control socket, and runs until SIGINT/SIGTERM or the socket file is
+// deleted.
 #include "tools/tunless/app/daemon.hpp"
 
+#include <optional>
+
+#include "proxy/services.hpp"
 #include "tools/log/log.hpp"
+#include "tools/tunless/app/daemonize.hpp"
 #include "tools/tunless/app/node.hpp"
+#include "tools/tunless/app/reload.hpp"
+#include "tools/tunless/app/uapi_server.hpp"
 
 namespace tunless::app {
 
 Status run_daemon(const cfg::Config& config, const Options& options) {
     Node node(options);
-    if (auto st = node.start(config); !st) return st;
+    if (auto st = node.start(config); !st) {
+        report_failure(options.ready_fd, st.error().message);
+        return st;
+    }
+
+    // SOCKS5, HTTP proxy and TCP forwards (proxy/services.hpp); destroyed before the Node.
+    auto services = proxy::Services::create(node.loop(), node.stack(), node.device(), config);
+    if (!services) {
+        report_failure(options.ready_fd, services.error().message);
+        return services.error();
+    }
+    proxy::Services& tcp_services = **services;
 
     auto signals = node.loop().enable_signals(io::EventLoop::SignalHandlers{
-        .on_reload = [] { log::warn("SIGHUP: configuration reload is not supported yet"); },
-        .on_stop = [](int sig) { log::info("signal {}: shutting down", sig); },
-        .on_status = [&node] { node.log_status(); },
+        .on_reload = [&node] { reload_config(node); },
+        .on_stop = [&tcp_services](int sig) {
+            log::info("signal {}: shutting down", sig);
+            tcp_services.shutdown();
+        },
+        .on_status = [&node, &tcp_services] {
+            node.log_status();
+            for (const auto& line : tcp_services.status_lines()) log::info("{}", line);
+        },
     });
-    if (!signals) return signals;
+    if (!signals) {
+        report_failure(options.ready_fd, signals.error().message);
+        return signals;
+    }
+
+    // The control socket (wg(8) compatibility). Deleting its file stops the daemon cleanly,
+    // as with wireguard-go.
+    const std::string name =
+        options.interface_name.empty() ? default_interface_name(options.config_path) : options.interface_name;
+    auto uapi = UapiServer::start(node, name, [&node] {
+        log::info("control socket removed: shutting down");
+        node.loop().request_stop();
+    });
+    if (!uapi) {
+        report_failure(options.ready_fd, "control socket: " + uapi.error().message);
+        return fail(uapi.error().code, "control socket: " + uapi.error().message);
+    }
+    std::optional<PidFile> pidfile;
+    if (!options.pidfile.empty()) {
+        auto p = PidFile::create(options.pidfile);
+        if (!p) {
+            report_failure(options.ready_fd, p.error().message);
+            return p.error();
+        }
+        pidfile = std::move(*p);
+    }
+    report_ready(options.ready_fd);
     return node.run();
 }
 

@@ -15,6 +15,9 @@ struct Options {
     std::string config_path;  // the file `config` was read from (reload on SIGHUP, messages)
     std::string state_dir;    // the state directory in use; empty when -c FILE was given
     int verbosity = 0;        // number of -v flags (the log level is already set from it)
+    std::string interface_name;  // control socket /var/run/wireguard/NAME.sock (--name)
+    std::string pidfile;         // --pidfile: written once the control socket is up
+    int ready_fd = -1;           // --daemonize: pipe to the waiting parent (app/daemonize.hpp)
 };
 
 // Runs the node until SIGINT/SIGTERM. Returns success on a clean stop; on failure (start-up

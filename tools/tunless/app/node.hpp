@@ -14,6 +14,7 @@
 #include "netstack/stack.hpp"
 #include "tools/tunless/app/daemon.hpp"
 #include "tools/tunless/app/data_path.hpp"
+#include "tools/tunless/app/service_hooks.hpp"
 #include "transports/clock.hpp"
 #include "transports/event_loop.hpp"
 #include "transports/udp_transport.hpp"
@@ -40,6 +41,10 @@ public:
     const Options& options() const { return options_; }
     const cfg::Config& config() const { return config_; }
     Rng& rng() { return rng_; }
+    // Counter and reload hooks of the services (control socket, SIGHUP).
+    ServiceHooks& hooks() { return hooks_; }
+    // After a successful reload: the config now in effect.
+    void set_config(const cfg::Config& config) { config_ = config; }
 
     // Counter lines for the log (SIGUSR1, shutdown).
     void log_status();
@@ -57,6 +62,7 @@ private:
     std::unique_ptr<DataPath> path_;
     std::unique_ptr<net::Stack> stack_;
     std::vector<wg::PeerId> startup_peers_;
+    ServiceHooks hooks_;
 };
 
 }  // namespace tunless::app
