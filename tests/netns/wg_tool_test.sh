@@ -218,4 +218,20 @@ wait_until 5 bash -c "! kill -0 $dpid" || fail "daemon did not stop on SIGTERM"
 [ -e "$WORK/d.pid" ] && fail "daemon left its pidfile"
 [ -e "$SOCK" ] && fail "daemon left its socket"
 pretty "daemonize: ok"
+
+pretty "SysV init script: start, status, reload, stop"
+INIT="$(dirname "$0")/../../tools/init/sysv/tunless"
+initd() { n node env DEFAULTS=/nonexistent DAEMON="$(readlink -f "$TUNLESS_BIN")" CONFIG="$WORK/good.conf" \
+    IFNAME="$NAME" PIDFILE="$WORK/init.pid" sh "$INIT" "$@"; }
+initd start >"$WORK/init.log" 2>&1 || fail "init start failed: $(cat "$WORK/init.log")"
+ipid=$(cat "$WORK/init.pid"); PIDS+=("$ipid")
+initd status >"$WORK/init-status.log" 2>&1 || fail "init status failed"
+grep -q "interface: $NAME" "$WORK/init-status.log" || fail "init status did not show the interface"
+initd start >/dev/null 2>&1 || fail "a second start is not idempotent"
+[ "$(cat "$WORK/init.pid")" = "$ipid" ] || fail "second start replaced the daemon"
+initd reload >/dev/null 2>&1 || fail "init reload failed"
+initd stop >/dev/null 2>&1 || fail "init stop failed"
+kill -0 "$ipid" 2>/dev/null && fail "daemon still running after init stop"
+initd status >/dev/null 2>&1; [ $? -eq 3 ] || fail "status of a stopped daemon is not 3"
+pretty "init script: ok"
 echo "PASS"
