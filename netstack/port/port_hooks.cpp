@@ -4,6 +4,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "lwip/opt.h"
 #include "lwip/stats.h"
@@ -69,7 +70,16 @@ void* tunless_lwip_malloc(size_t size) {
         ++s.heap_refusals;
         return nullptr;
     }
-    return std::malloc(size);
+    // lwIP 2.1.3 reads a few bytes past a packet before its own bounds checks: tcp_parseopt()
+    // reads an option's length byte when the option area ends right after the kind byte, and
+    // ip6_input() reads an extension header's next-header and length bytes before checking
+    // that 8 bytes are there (both found by fuzz/netstack_ip_fuzz; inputs in
+    // tests/regress/netstack_ip/). Zeroed slack behind every block keeps those reads inside our
+    // allocation; zero lengths make lwIP drop the packet or stop parsing its options.
+    constexpr std::size_t kOverreadSlack = 8;
+    void* p = std::malloc(size + kOverreadSlack);
+    if (p != nullptr) std::memset(static_cast<unsigned char*>(p) + size, 0, kOverreadSlack);
+    return p;
 }
 
 }  // extern "C"
