@@ -61,11 +61,16 @@ void reload_peer(Node& node, const cfg::Config& prev, const cfg::PeerEntry& entr
     wg::Device& dev = node.device();
     const std::string who = crypto::public_key_short(entry.public_key);
     const cfg::PeerEntry* old = find_entry(prev, entry.public_key);
-    cfg::PeerEntry wanted = entry;
-    // An unchanged Endpoint line keeps the endpoint the peer roamed to (wg semantics).
-    if (old != nullptr && old->endpoint == entry.endpoint) wanted.endpoint.reset();
-    const wg::PeerConfig pc = make_peer_config(wanted, file);
     const auto id = dev.find_peer(entry.public_key);
+    const auto running = id ? dev.peer_status(*id) : std::nullopt;
+    cfg::PeerEntry wanted = entry;
+    // An unchanged Endpoint line keeps the endpoint the peer roamed to (wg semantics), unless
+    // there is none yet: a host name that did not resolve at start-up (no data call yet) is
+    // tried again, so a reload after the link comes up fixes it.
+    if (old != nullptr && old->endpoint == entry.endpoint && running && running->endpoint.is_set()) {
+        wanted.endpoint.reset();
+    }
+    const wg::PeerConfig pc = make_peer_config(wanted, file);
     if (!id) {
         auto added = dev.add_peer(pc);
         if (!added) {
@@ -76,7 +81,7 @@ void reload_peer(Node& node, const cfg::Config& prev, const cfg::PeerEntry& entr
         if (pc.persistent_keepalive_s != 0 && pc.endpoint.is_set()) node.data_path().initiate(*added);
         return;
     }
-    const auto before = dev.peer_status(*id);
+    const auto& before = running;
     const bool changed = !before || before->allowed_ips != pc.allowed_ips ||
                          before->persistent_keepalive_s != pc.persistent_keepalive_s ||
                          (pc.endpoint.is_set() && before->endpoint != pc.endpoint) ||
