@@ -71,7 +71,7 @@ bg peer "$WORK/peer-http.log" python3 -m http.server 8080 --bind 10.79.0.1 --dir
 bg node "$WORK/node-echo.log" $TOOL echo 127.0.0.1 5001 >/dev/null
 
 pretty "start tunless"
-spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up -v -c "$WORK/node.conf"
+spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up -v -c "$WORK/node.conf" --name "${NS_PREFIX}tl"
 tl=$LAST_PID
 wait_until 10 n peer ping -c 1 -W 1 10.79.0.2 || fail "no session with tunless"
 wait_until 5 n peer bash -c "exec 3<>/dev/tcp/10.79.0.1/8080" || fail "peer HTTP server did not start"

@@ -46,7 +46,7 @@ wggo=$(wireguard_go peer "${NS_PREFIX}wg0" "$WORK/peer.key" 51820 10.77.0.1/24 f
 n peer wg set "${NS_PREFIX}wg0" peer "$node_pub" allowed-ips 10.77.0.2/32,fd77::2/128
 
 pretty "start tunless"
-spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up -v -c "$WORK/node.conf"
+spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up -v -c "$WORK/node.conf" --name "${NS_PREFIX}tl"
 tl=$LAST_PID
 
 handshake_time() { n peer wg show "$1" latest-handshakes | awk -v k="$2" '$1==k {print $2}'; }

@@ -3,6 +3,9 @@
 // deleted.
 #include "tools/tunless/app/daemon.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <optional>
 
 #include "proxy/services.hpp"
@@ -28,6 +31,9 @@ Status run_daemon(const cfg::Config& config, const Options& options) {
         return services.error();
     }
     proxy::Services& tcp_services = **services;
+    node.hooks().add_counters([&tcp_services](uapi::KeyValues& out) {
+        out.emplace_back("proxy.tcp.connections_active", std::to_string(tcp_services.active_connections()));
+    });
 
     auto signals = node.loop().enable_signals(io::EventLoop::SignalHandlers{
         .on_reload = [&node] { reload_config(node); },
@@ -49,9 +55,10 @@ Status run_daemon(const cfg::Config& config, const Options& options) {
     // as with wireguard-go.
     const std::string name =
         options.interface_name.empty() ? default_interface_name(options.config_path) : options.interface_name;
-    auto uapi = UapiServer::start(node, name, [&node] {
+    auto uapi = UapiServer::start(node, name, [] {
+        // Same path as SIGTERM (services shut down first): the signal arrives via signalfd.
         log::info("control socket removed: shutting down");
-        node.loop().request_stop();
+        ::kill(::getpid(), SIGTERM);
     });
     if (!uapi) {
         report_failure(options.ready_fd, "control socket: " + uapi.error().message);
