@@ -1,0 +1,95 @@
+#include "proxy/session.hpp"
+
+#include <fmt/format.h>
+
+namespace tunless::proxy {
+
+std::string ListenerStats::to_line() const {
+    return fmt::format("{}: active={} total={} refused={} failed={} rejected={} to_mesh={} "
+                       "to_host={}",
+                       name, active, total, refused, failed, rejected, traffic.to_mesh,
+                       traffic.to_host);
+}
+
+SessionTable::SessionTable(io::EventLoop& loop, ListenerStats& stats, std::uint32_t max_sessions)
+    : loop_(loop),
+      stats_(stats),
+      max_(max_sessions == 0 ? kDefaultMaxConnections : max_sessions),
+      alive_(std::make_shared<bool>(true)) {}
+
+SessionTable::~SessionTable() {
+    *alive_ = false;
+    if (tick_timer_ != io::kNoTimer) {
+        loop_.cancel_timer(tick_timer_);
+    }
+    dead_.clear();
+    live_.clear();
+}
+
+Session& SessionTable::add(std::unique_ptr<Session> session) {
+    Session& s = *session;
+    live_.emplace(&s, std::move(session));
+    ++stats_.active;
+    ++stats_.total;
+    if (tick_timer_ == io::kNoTimer) {
+        tick_timer_ = loop_.add_periodic(kSweepInterval, [this] { tick(); });
+    }
+    return s;
+}
+
+void SessionTable::finish(Session& session) {
+    auto it = live_.find(&session);
+    if (it == live_.end()) {
+        return;
+    }
+    dead_.push_back(std::move(it->second));
+    live_.erase(it);
+    --stats_.active;
+    if (!reap_posted_) {
+        reap_posted_ = true;
+        loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+            if (auto a = alive.lock(); a && *a) {
+                reap();
+            }
+        });
+    }
+}
+
+void SessionTable::reap() {
+    reap_posted_ = false;
+    std::vector<std::unique_ptr<Session>> batch;
+    batch.swap(dead_);
+    batch.clear();  // destructors may finish() others: they land in the fresh dead_
+    if (live_.empty() && tick_timer_ != io::kNoTimer) {
+        loop_.cancel_timer(tick_timer_);
+        tick_timer_ = io::kNoTimer;
+    }
+}
+
+void SessionTable::tick() {
+    std::vector<Session*> snapshot;
+    snapshot.reserve(live_.size());
+    for (auto& [ptr, owned] : live_) {
+        snapshot.push_back(ptr);
+    }
+    const Instant now = loop_.now();
+    for (Session* s : snapshot) {
+        if (live_.count(s) != 0) {
+            s->on_tick(now);
+        }
+    }
+}
+
+void SessionTable::abort_all() {
+    std::vector<Session*> snapshot;
+    for (auto& [ptr, owned] : live_) {
+        snapshot.push_back(ptr);
+    }
+    for (Session* s : snapshot) {
+        if (live_.count(s) != 0) {
+            s->abort();
+        }
+    }
+}
+
+}  // namespace tunless::proxy

@@ -1,0 +1,88 @@
+// What every TCP service (SOCKS5, HTTP proxy, forwards) shares: the ServiceContext of
+// borrowed daemon parts, per-listener counters (the status line), and the SessionTable that
+// owns a listener's live sessions, enforces MaxConnections, checks their deadlines once a
+// second, and destroys finished sessions from a posted task (never inside a callback:
+// engineering notes §7.3.6).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/base/time.hpp"
+#include "netstack/stack.hpp"
+#include "proxy/limits.hpp"
+#include "proxy/mesh_routes.hpp"
+#include "proxy/name_resolver.hpp"
+#include "proxy/splice.hpp"
+#include "transports/event_loop.hpp"
+
+namespace tunless::proxy {
+
+// Daemon parts the services borrow; all must outlive every service.
+struct ServiceContext {
+    io::EventLoop& loop;
+    net::Stack& stack;
+    const MeshRoutes& routes;
+    NameResolver& resolver;
+    SpliceRuntime& splices;
+    Duration connect_timeout = kDefaultConnectTimeout;
+    Duration negotiation_timeout = kNegotiationTimeout;
+};
+
+struct ListenerStats {
+    std::string name;             // "socks5 127.0.0.1:1080", "tcp-forward mesh:23"
+    std::uint32_t active = 0;     // live sessions
+    std::uint64_t total = 0;      // sessions accepted
+    std::uint64_t refused = 0;    // turned away at MaxConnections
+    std::uint64_t failed = 0;     // could not connect to the destination
+    std::uint64_t rejected = 0;   // bad protocol input, failed auth, not allowed, unsupported
+    TrafficCounters traffic;
+
+    std::string to_line() const;  // "name: active=.. total=.. ... to_mesh=.. to_host=.."
+};
+
+class Session {
+public:
+    virtual ~Session() = default;
+    // Once per kSweepInterval while alive: negotiation/connect/idle deadlines.
+    virtual void on_tick(Instant now) = 0;
+    // Shutdown: reset everything now; the session then finishes itself.
+    virtual void abort() = 0;
+};
+
+class SessionTable {
+public:
+    // `loop` and `stats` must outlive the table. `max_sessions` 0 means kDefaultMaxConnections.
+    SessionTable(io::EventLoop& loop, ListenerStats& stats, std::uint32_t max_sessions);
+    ~SessionTable();
+    SessionTable(const SessionTable&) = delete;
+    SessionTable& operator=(const SessionTable&) = delete;
+
+    bool full() const { return live_.size() >= max_; }
+    std::uint32_t max_sessions() const { return max_; }
+    std::size_t size() const { return live_.size(); }
+    Session& add(std::unique_ptr<Session> session);
+    // The session is done: it stops counting as active and is destroyed after this round.
+    // Idempotent; safe inside any callback.
+    void finish(Session& session);
+    void abort_all();
+
+private:
+    void tick();
+    void reap();
+
+    io::EventLoop& loop_;
+    ListenerStats& stats_;
+    std::uint32_t max_;
+    std::unordered_map<Session*, std::unique_ptr<Session>> live_;
+    std::vector<std::unique_ptr<Session>> dead_;
+    io::TimerId tick_timer_ = io::kNoTimer;
+    bool reap_posted_ = false;
+    // post() cannot be cancelled; the posted reap checks this flag (justified shared_ptr).
+    std::shared_ptr<bool> alive_;
+};
+
+}  // namespace tunless::proxy

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# TCP services of tunless (SOCKS5, HTTP proxy, TCP forwards) against a wireguard-go peer.
+#
+#   ┌──────────────── ns "peer" ────────────────┐      ┌──────────── ns "node" ─────────────┐
+#   │ wireguard-go wg0 10.77.0.1/24             │      │ tunless 10.77.0.2 (lwIP inside)    │
+#   │ HTTP 10.77.0.1:8000 (50 MB file, PUT=sha) │      │ SOCKS5 127.0.0.1:1080 (+1081 auth) │
+#   │ echo 10.77.0.1:7000                       │      │ HTTP proxy 127.0.0.1:8080          │
+#   │ clients of the mesh forwards 23/5555/5557 │      │ telnetd :2323, echo :5556, PPv2 :5558│
+#   │ veth-peer 192.168.77.1 ───────────────────┼─veth─┼── veth-node 192.168.77.2           │
+#   └───────────────────────────────────────────┘      └────────────────────────────────────┘
+#
+# Shows: downloads/uploads with matching SHA-256 through SOCKS5 (by IP and by name) and HTTP
+# CONNECT; plain-HTTP forwarding; a real telnetd behind [TCPServerTunnel]; an echo forward and
+# a PROXY v2 forward; closed mesh ports answer RST; 200 concurrent SOCKS5 connections; a slow
+# reader does not slow a parallel download; vanished clients leave no connections and RSS
+# returns near idle; malformed/unauthorised/unsupported requests get the right replies while a
+# transfer runs. Prints throughput, CPU s/GB and RSS (measured, not asserted).
+TEST_NAME=proxy_tcp
+source "$(dirname "$0")/lib.sh"
+require_netns
+require_wireguard_go
+for c in python3 curl socat telnet sha256sum; do
+    command -v "$c" >/dev/null || skip "$c is needed (tools/setup.sh installs it)"
+done
+HELPER="$(cd "$(dirname "$0")" && pwd)/proxy_tcp_helper.py"
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=$(command -v python3)
+
+new_ns peer
+new_ns node
+veth peer 192.168.77.1/24 node 192.168.77.2/24
+
+# Names for the node namespace only: `ip netns exec` bind-mounts /etc/netns/NAME/* over /etc.
+# resolv.conf points at nothing, so unknown names fail fast and never leave the namespace.
+ETC_NS="/etc/netns/$(ns node)"
+mkdir -p "$ETC_NS"
+printf '127.0.0.1 localhost\n10.77.0.1 meshhost\n' > "$ETC_NS/hosts"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "$ETC_NS/resolv.conf"
+trap 'rc_=$?; rm -rf "$ETC_NS"; (exit $rc_); cleanup' EXIT
+
+genkey "$WORK/peer.key"; genkey "$WORK/node.key"
+peer_pub=$(wg pubkey < "$WORK/peer.key")
+node_pub=$(wg pubkey < "$WORK/node.key")
+
+cat > "$WORK/node.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$WORK/node.key")
+Address = 10.77.0.2/24
+ListenPort = 51820
+
+[Peer]
+PublicKey = $peer_pub
+AllowedIPs = 10.77.0.0/24
+Endpoint = 192.168.77.1:51820
+PersistentKeepalive = 25
+
+[Socks5]
+BindAddress = 127.0.0.1:1080
+
+[Socks5]
+BindAddress = 127.0.0.1:1081
+Username = user
+Password = secret
+
+[http]
+BindAddress = 127.0.0.1:8080
+
+[TCPServerTunnel]
+ListenPort = 23
+Target = 127.0.0.1:2323
+
+[TCPServerTunnel]
+ListenPort = 5555
+Target = 127.0.0.1:5556
+
+[TCPServerTunnel]
+ListenPort = 5557
+Target = 127.0.0.1:5558
+ProxyProtocol = true
+
+[TCPClientTunnel]
+BindAddress = 127.0.0.1:7001
+Target = 10.77.0.1:7000
+CONF
+
+pretty "peer: wireguard-go, HTTP server with a 50 MB file, echo server"
+mkdir -p "$WORK/www"
+head -c 50000000 /dev/urandom > "$WORK/www/big"
+head -c 100000 /dev/urandom > "$WORK/www/small"
+big_sha=$(sha256sum < "$WORK/www/big" | cut -d' ' -f1)
+wireguard_go peer "${NS_PREFIX}wg0" "$WORK/peer.key" 51820 10.77.0.1/24 >/dev/null
+n peer wg set "${NS_PREFIX}wg0" peer "$node_pub" allowed-ips 10.77.0.2/32 endpoint 192.168.77.2:51820
+bg peer "$WORK/http.log" "$PY" "$HELPER" serve 10.77.0.1 8000 "$WORK/www" >/dev/null
+bg peer "$WORK/echo.log" "$PY" "$HELPER" echo 10.77.0.1 7000 >/dev/null
+
+pretty "node: telnetd on 127.0.0.1:2323, echo on :5556, PROXY v2 reader on :5558"
+bg node "$WORK/telnetd.log" socat TCP-LISTEN:2323,bind=127.0.0.1,reuseaddr,fork EXEC:/usr/sbin/telnetd,nofork >/dev/null
+bg node "$WORK/echo-node.log" socat TCP-LISTEN:5556,bind=127.0.0.1,reuseaddr,fork EXEC:cat >/dev/null
+bg node "$WORK/ppv2.log" "$PY" "$HELPER" proxyv2 127.0.0.1 5558 >/dev/null
+
+pretty "start tunless"
+spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up ${TUNLESS_VERBOSE:+-v} -c "$WORK/node.conf"
+tl=$LAST_PID
+wait_until 10 n peer ping -c 1 -W 1 10.77.0.2 || fail "no ping through the tunnel"
+wait_until 5 n peer bash -c "exec 3<>/dev/tcp/10.77.0.1/8000" || fail "peer HTTP server not up"
+wait_until 5 n node bash -c "exec 3<>/dev/tcp/127.0.0.1/1080" || fail "SOCKS5 listener not up"
+
+status() { kill -USR1 "$tl"; sleep 0.3; grep "$1:" "$WORK/tunless.log" | tail -n 1; }
+field() { echo "$1" | grep -o "$2=[0-9]*" | cut -d= -f2; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$tl/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$tl/stat"; }
+tck=$(getconf CLK_TCK)
+rss_idle=$(rss_kb)
+echo "  RSS idle: ${rss_idle} kB"
+
+# Test downloads through SOCKS5 by IP and by name, and through HTTP CONNECT.
+t0=$(date +%s%N); c0=$(cpu_ticks)
+n node curl -sS --max-time 60 --socks5-hostname 127.0.0.1:1080 -o "$WORK/dl1" http://10.77.0.1:8000/big || fail "SOCKS5 download failed"
+t1=$(date +%s%N); c1=$(cpu_ticks)
+[ "$(sha256sum < "$WORK/dl1" | cut -d' ' -f1)" = "$big_sha" ] || fail "SOCKS5 download: SHA-256 differs"
+mbps=$(awk -v b=50000000 -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", b / (ns / 1e9) / 1e6}')
+cpu_gb=$(awk -v t=$((c1 - c0)) -v hz="$tck" 'BEGIN {printf "%.2f", t / hz / 0.05}')
+pretty "SOCKS5 download by IP, 50 MB, SHA-256 ok: ${mbps} MB/s, daemon CPU ${cpu_gb} s/GB"
+rss_peak=$(awk '/VmHWM/ {print $2}' "/proc/$tl/status")
+n node curl -sS --max-time 60 --socks5-hostname 127.0.0.1:1080 -o "$WORK/dl2" http://meshhost:8000/big || fail "SOCKS5 download by name failed"
+[ "$(sha256sum < "$WORK/dl2" | cut -d' ' -f1)" = "$big_sha" ] || fail "SOCKS5 by name: SHA-256 differs"
+pretty "SOCKS5 download by name (meshhost via /etc/hosts): ok"
+n node curl -sS --max-time 60 -p -x http://127.0.0.1:8080 -o "$WORK/dl3" http://10.77.0.1:8000/big || fail "HTTP CONNECT download failed"
+[ "$(sha256sum < "$WORK/dl3" | cut -d' ' -f1)" = "$big_sha" ] || fail "HTTP CONNECT: SHA-256 differs"
+pretty "HTTP CONNECT download: ok"
+n node curl -sS --max-time 20 -x http://127.0.0.1:8080 -o "$WORK/dl4" http://meshhost:8000/small || fail "HTTP forwarding failed"
+cmp -s "$WORK/dl4" "$WORK/www/small" || fail "HTTP forwarding: body differs"
+pretty "HTTP absolute-form forwarding: ok"
+rm -f "$WORK/dl2" "$WORK/dl3"
+
+# Test a 50 MB upload through SOCKS5 and HTTP CONNECT (the server answers the body's SHA-256).
+up=$(n node curl -sS --max-time 60 --socks5-hostname 127.0.0.1:1080 -T "$WORK/www/big" http://10.77.0.1:8000/up) || fail "SOCKS5 upload failed"
+[ "$up" = "$big_sha" ] || fail "SOCKS5 upload: server saw SHA-256 $up"
+up=$(n node curl -sS --max-time 60 -p -x http://127.0.0.1:8080 -T "$WORK/www/big" http://10.77.0.1:8000/up) || fail "HTTP CONNECT upload failed"
+[ "$up" = "$big_sha" ] || fail "HTTP CONNECT upload: server saw SHA-256 $up"
+pretty "50 MB uploads (SOCKS5, HTTP CONNECT), SHA-256 ok"
+
+# Test the forwards: telnetd, echo, PROXY v2, TCPClientTunnel; closed mesh ports send RST.
+out=$( (sleep 2) | n peer timeout 10 telnet 10.77.0.2 23 2>&1 | tr -d '\0')
+echo "$out" | grep -qi "login:" || fail "telnet through the forward did not reach telnetd: $out"
+pretty "telnet 10.77.0.2 23 -> telnetd: login prompt ok"
+got=$(n peer "$PY" -c '
+import socket, os, threading
+s = socket.create_connection(("10.77.0.2", 5555), timeout=10); d = os.urandom(300000)
+def send():
+    s.sendall(d); s.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send); t.start(); b = b""
+while True:
+    c = s.recv(65536)
+    if not c: break
+    b += c
+print("same" if b == d else "differs %d" % len(b))')
+[ "$got" = same ] || fail "echo forward: $got"
+pretty "forward 5555 -> echo: 300 kB echoed, half-close ok"
+got=$(n peer "$PY" -c '
+import socket
+s = socket.create_connection(("10.77.0.2", 5557), timeout=10); print(s.recv(100).decode().strip())')
+case "$got" in "OK 10.77.0.1 "*) ;; *) fail "PROXY v2 forward: $got" ;; esac
+pretty "forward 5557 with PROXY v2: target saw the mesh peer ($got)"
+got=$(n node "$PY" -c '
+import socket
+s = socket.create_connection(("127.0.0.1", 7001), timeout=10); s.sendall(b"hello"); print(s.recv(5).decode())')
+[ "$got" = hello ] || fail "TCPClientTunnel: $got"
+pretty "TCPClientTunnel 127.0.0.1:7001 -> 10.77.0.1:7000: ok"
+got=$(n peer "$PY" -c '
+import socket
+try:
+    socket.create_connection(("10.77.0.2", 9999), timeout=5); print("open")
+except ConnectionRefusedError: print("refused")
+except Exception as e: print(e)')
+[ "$got" = refused ] || fail "closed mesh port: $got"
+pretty "closed mesh port 9999: RST (connection refused)"
+
+# Test 200 concurrent SOCKS5 connections, 64 KiB echoed on each.
+n node "$PY" "$HELPER" socks-many 200 10.77.0.1 7000 65536 || fail "concurrent SOCKS5 connections failed"
+pretty "200 concurrent SOCKS5 connections: ok"
+
+# Test a slow reader next to a full-speed download.
+bg node "$WORK/slow.log" "$PY" "$HELPER" slow-read 10.77.0.1 8000 big 8 >/dev/null
+slow=${PIDS[-1]}
+sleep 1
+t0=$(date +%s%N)
+n node curl -sS --max-time 60 --socks5-hostname 127.0.0.1:1080 -o "$WORK/dl5" http://10.77.0.1:8000/big || fail "download next to a slow reader failed"
+t1=$(date +%s%N)
+kill -0 "$slow" 2>/dev/null || fail "slow reader ended before the fast download finished"
+[ "$(sha256sum < "$WORK/dl5" | cut -d' ' -f1)" = "$big_sha" ] || fail "download next to slow reader: SHA-256 differs"
+mbps2=$(awk -v b=50000000 -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", b / (ns / 1e9) / 1e6}')
+pretty "download next to a slow reader: ${mbps2} MB/s (alone: ${mbps} MB/s)"
+wait "$slow" 2>/dev/null; cat "$WORK/slow.log"
+rm -f "$WORK/dl5"
+
+# Test bad input while a transfer runs.
+bg node "$WORK/par.log" curl -sS --max-time 60 --socks5-hostname 127.0.0.1:1080 -o "$WORK/dl6" http://10.77.0.1:8000/big >/dev/null
+par=${PIDS[-1]}
+n node "$PY" "$HELPER" socks-bad 1081 1080 || fail "a bad request got a wrong answer"
+wait "$par" || fail "parallel transfer failed during bad input"
+[ "$(sha256sum < "$WORK/dl6" | cut -d' ' -f1)" = "$big_sha" ] || fail "parallel transfer: SHA-256 differs"
+pretty "bad input answered correctly; parallel transfer unaffected"
+rm -f "$WORK/dl6"
+
+# Test clients that vanish mid-transfer: connection counts return to zero, RSS near idle.
+n node "$PY" "$HELPER" vanish 20 10.77.0.1 8000 big || fail "vanish clients failed"
+rss_busy=$(awk '/VmHWM/ {print $2}' "/proc/$tl/status")
+zero() { local l; l=$(status "socks5 127.0.0.1:1080"); [ "$(field "$l" active)" = 0 ]; }
+wait_until 20 zero || fail "SOCKS5 connections did not return to zero: $(status 'socks5 127.0.0.1:1080')"
+for name in "socks5 127.0.0.1:1080" "socks5 127.0.0.1:1081" "http 127.0.0.1:8080" "tcp-forward mesh:23" "tcp-forward mesh:5555"; do
+    l=$(status "$name"); echo "  $l"
+    [ "$(field "$l" active)" = 0 ] || fail "$name still has active connections"
+done
+sleep 1
+rss_after=$(rss_kb)
+pretty "vanished clients cleaned up; RSS idle ${rss_idle} kB, peak during bulk ${rss_peak} kB, high-water ${rss_busy} kB, after ${rss_after} kB"
+[ "$rss_after" -lt $((rss_idle + 16384)) ] || fail "RSS did not return near idle (${rss_after} kB vs ${rss_idle} kB idle)"
+
+# Test a clean shutdown on SIGTERM.
+kill -TERM "$tl"
+wait_until 5 bash -c "! kill -0 $tl" || fail "tunless did not exit on SIGTERM"
+wait "$tl"; rc=$?
+[ "$rc" -eq 0 ] || fail "tunless exited with $rc on SIGTERM"
+pretty "clean shutdown: ok"
+echo "FIGURES: socks5_download_MBps=$mbps cpu_s_per_GB=$cpu_gb rss_idle_kB=$rss_idle rss_peak_bulk_kB=$rss_peak rss_after_kB=$rss_after"
+echo "PASS"
