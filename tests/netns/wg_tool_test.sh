@@ -158,12 +158,28 @@ PY
 kill -0 "$tl" || fail "tunless died on bad UAPI input"
 pretty "errno replies: ok"
 
+pretty "idle, half-sent and unread clients do not block the daemon"
+python3 - "$SOCK" "$NAME" <<'PY' || fail "the daemon was blocked by other clients"
+import socket, subprocess, sys
+held = []
+for i in range(6):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
+held[0].sendall(b"set=1\nlisten_port=51830\n")          # never finished
+for s in held[1:3]:
+    s.sendall(b"get=1\n\n" * 200)                      # replies never read
+out = subprocess.run(["wg", "show", sys.argv[2], "listen-port"], capture_output=True, timeout=5)
+assert out.stdout.strip() == b"51830", out
+PY
+pretty "concurrent clients: ok"
+
 pretty "SIGHUP reload: added peer, then a broken file"
 write_conf "$WORK/node2.key" 51830 "$(printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.80.0.9/32' "$c_pub")"
+hs_before=$(field latest-handshakes "$a_pub")
 kill -HUP "$tl"
 has_c() { wg show "$NAME" peers | grep -q "$c_pub"; }
 wait_until 5 has_c || fail "reload did not add peer C"
 ping_a || fail "A lost its session on reload"
+[ "$(field latest-handshakes "$a_pub")" = "$hs_before" ] || fail "reload renegotiated the unchanged peer A"
 [ "$(wg show "$NAME" public-key)" = "$node2_pub" ] || fail "reload changed the key"
 printf '\n[Peer]\nPublicKey = not-a-key\n' >> "$WORK/node.conf"
 line=$(grep -n 'not-a-key' "$WORK/node.conf" | cut -d: -f1)
@@ -172,6 +188,10 @@ wait_until 5 grep -q "node.conf:$line:" "$WORK/tunless.log" || fail "broken relo
 grep -q "running configuration stays in effect" "$WORK/tunless.log" || fail "broken reload message missing"
 has_c || fail "broken reload dropped peer C"
 ping_a || fail "A lost connectivity after a broken reload"
+write_conf "$WORK/node2.key" 51831 "$(printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.80.0.9/32' "$c_pub")"
+kill -HUP "$tl"
+port_is() { [ "$(wg show "$NAME" listen-port)" = "$1" ]; }
+wait_until 5 port_is 51831 || fail "reload did not move the listen port to 51831"
 pretty "reload: ok"
 
 pretty "tunless status (text and JSON)"
@@ -192,7 +212,7 @@ python3 - "$WORK/status.json" "$a_pub" "$node2_pub" <<'PY' || fail "status JSON 
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["public_key"] == sys.argv[3], d["public_key"]
-assert d["listen_port"] == 51830
+assert d["listen_port"] == 51831
 peer = [p for p in d["peers"] if p["public_key"] == sys.argv[2]][0]
 assert peer["latest_handshake"] > 0 and peer["rx_bytes"] > 0
 assert "drop.unknown_peer" in d["counters"]
@@ -208,16 +228,29 @@ wait "$tl"; rc=$?
 [ -e "$WORK/tunless.pid" ] && fail "pidfile left behind"
 pretty "socket removal: ok"
 
+for k in node node2; do
+    key=$(cat "$WORK/$k.key"); hex=$(echo "$key" | base64 -d | od -An -tx1 | tr -d ' \n')
+    grep -qF -e "$key" -e "$hex" "$WORK/tunless.log" && fail "a private key appears in the log"
+done
+pretty "no private key in the log: ok"
+
 pretty "--daemonize returns once the node is up"
-n node "$TUNLESS_BIN" up -c "$WORK/node.conf" --name "$NAME" --daemonize --pidfile "$WORK/d.pid" \
+cp "$WORK/node.conf" "$WORK/good.conf"
+{ cat "$WORK/good.conf"; printf '\n[Peer]\nPublicKey = not-a-key\n'; } > "$WORK/broken.conf"
+n node "$TUNLESS_BIN" up -c "$WORK/broken.conf" --name "$NAME" --daemonize --pidfile "$WORK/d.pid" \
     >"$WORK/daemon.log" 2>&1 && fail "--daemonize started with a broken config"
-head -n -3 "$WORK/node.conf" > "$WORK/good.conf"; chmod 600 "$WORK/good.conf"
 n node "$TUNLESS_BIN" up -c "$WORK/good.conf" --name "$NAME" --daemonize --pidfile "$WORK/d.pid" \
     >"$WORK/daemon.log" 2>&1 || fail "--daemonize failed: $(cat "$WORK/daemon.log")"
 test -S "$SOCK" || fail "daemon returned before its socket was up"
 dpid=$(cat "$WORK/d.pid"); PIDS+=("$dpid")
 kill -0 "$dpid" || fail "daemon pid $dpid not running"
 wg show "$NAME" peers | grep -q "$a_pub" || fail "daemonized node does not answer wg show"
+# A failure after the fork reaches the foreground process through the readiness pipe.
+sed 's/^ListenPort = .*/ListenPort = 0/' "$WORK/good.conf" > "$WORK/second.conf"
+n node "$TUNLESS_BIN" up -c "$WORK/second.conf" --name "$NAME" --daemonize >"$WORK/daemon2.log" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "second --daemonize exited $rc, want 1"
+grep -q "another process is listening" "$WORK/daemon2.log" || fail "second --daemonize: $(cat "$WORK/daemon2.log")"
 kill -TERM "$dpid"
 wait_until 5 bash -c "! kill -0 $dpid" || fail "daemon did not stop on SIGTERM"
 [ -e "$WORK/d.pid" ] && fail "daemon left its pidfile"
