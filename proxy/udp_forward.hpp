@@ -69,6 +69,8 @@ public:
     void on_timer(Instant now);
     UdpForwardStats stats() const;
     std::string describe() const;
+    // The local socket's address (the kernel's port when BindAddress had port 0).
+    const Endpoint& local() const { return socket_->local(); }
 
 private:
     struct Flow;

@@ -92,6 +92,7 @@ Result<std::unique_ptr<UdpServices>> UdpServices::create(const cfg::Config& conf
         s->server_tunnels_.push_back(std::move(*fwd));
     }
     s->relay_ = std::make_unique<Socks5UdpRelay>(loop, stack, resolver, pref);
+    s->control_ = std::make_unique<Socks5UdpControl>(loop, *s->relay_);
     return s;
 }
 

@@ -14,6 +14,7 @@
 #include "core/config/config.hpp"
 #include "proxy/dns_resolver.hpp"
 #include "proxy/socks5_udp.hpp"
+#include "proxy/socks5_udp_control.hpp"
 #include "proxy/udp_forward.hpp"
 #include "transports/event_loop.hpp"
 
@@ -38,8 +39,12 @@ public:
                                                        net::Stack& stack, DnsResolver& resolver);
     ~UdpServices() override;
 
-    // For the SOCKS5 server's UDP ASSOCIATE (one relay shared by all SOCKS5 listeners).
+    // For the SOCKS5 server's UDP ASSOCIATE (one relay shared by all SOCKS5 listeners):
+    // Services::set_udp_associate_handler(&udp_services.socks5_handler()).
+    Socks5UdpAssociateHandler& socks5_handler() { return *control_; }
     Socks5UdpRelay& socks5_relay() { return *relay_; }
+    // Ends every association (SIGTERM); forwards stay until destruction.
+    void shutdown() { control_->shutdown(); }
 
     Instant next_deadline() const override;
     void on_timer(Instant now) override;
@@ -55,6 +60,7 @@ private:
     std::vector<std::unique_ptr<UdpProxyTunnel>> proxy_tunnels_;
     std::vector<std::unique_ptr<UdpServerTunnel>> server_tunnels_;
     std::unique_ptr<Socks5UdpRelay> relay_;
+    std::unique_ptr<Socks5UdpControl> control_;  // after relay_: destroyed first
 };
 
 }  // namespace tunless::proxy

@@ -13,6 +13,7 @@
 #include "tools/tunless/app/daemonize.hpp"
 #include "tools/tunless/app/node.hpp"
 #include "tools/tunless/app/reload.hpp"
+#include "tools/tunless/app/udp_layer.hpp"
 #include "tools/tunless/app/uapi_server.hpp"
 
 namespace tunless::app {
@@ -34,16 +35,25 @@ Status run_daemon(const cfg::Config& config, const Options& options) {
     node.hooks().add_counters([&tcp_services](uapi::KeyValues& out) {
         out.emplace_back("proxy.tcp.connections_active", std::to_string(tcp_services.active_connections()));
     });
+    // Name resolver (DNS= over the mesh) and UDP forwards/ASSOCIATE (app/udp_layer.hpp).
+    auto udp_layer = UdpLayer::start(node, tcp_services);
+    if (!udp_layer) {
+        report_failure(options.ready_fd, udp_layer.error().message);
+        return udp_layer.error();
+    }
+    UdpLayer& udp_services = **udp_layer;
 
     auto signals = node.loop().enable_signals(io::EventLoop::SignalHandlers{
         .on_reload = [&node] { reload_config(node); },
-        .on_stop = [&tcp_services](int sig) {
+        .on_stop = [&tcp_services, &udp_services](int sig) {
             log::info("signal {}: shutting down", sig);
             tcp_services.shutdown();
+            udp_services.shutdown();
         },
-        .on_status = [&node, &tcp_services] {
+        .on_status = [&node, &tcp_services, &udp_services] {
             node.log_status();
             for (const auto& line : tcp_services.status_lines()) log::info("{}", line);
+            for (const auto& line : udp_services.status_lines()) log::info("{}", line);
         },
     });
     if (!signals) {
