@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace tunless::proxy {
 
 std::string ListenerStats::to_line() const {
@@ -63,6 +67,11 @@ void SessionTable::reap() {
     if (live_.empty() && tick_timer_ != io::kNoTimer) {
         loop_.cancel_timer(tick_timer_);
         tick_timer_ = io::kNoTimer;
+#if defined(__GLIBC__)
+        // The listener went idle: hand the freed pbuf/segment memory of its connections back
+        // to the system (glibc keeps freed heap otherwise; RSS would stay at the peak).
+        ::malloc_trim(0);
+#endif
     }
 }
 

@@ -214,7 +214,7 @@ done
 sleep 1
 rss_after=$(rss_kb)
 pretty "vanished clients cleaned up; RSS idle ${rss_idle} kB, peak during bulk ${rss_peak} kB, high-water ${rss_busy} kB, after ${rss_after} kB"
-[ "$rss_after" -lt $((rss_idle + 16384)) ] || fail "RSS did not return near idle (${rss_after} kB vs ${rss_idle} kB idle)"
+[ "$rss_after" -lt $((rss_idle + 4096)) ] || fail "RSS did not return near idle (${rss_after} kB vs ${rss_idle} kB idle)"
 
 # Test a clean shutdown on SIGTERM.
 kill -TERM "$tl"
