@@ -172,6 +172,41 @@ assert out.stdout.strip() == b"51830", out
 PY
 pretty "concurrent clients: ok"
 
+pretty "set semantics: own key ignored, update_only, remove of an unknown peer, replace_allowed_ips"
+python3 - "$SOCK" "$node2_pub" "$c_pub" "$a_pub" <<'PY' || fail "UAPI set semantics differ from wireguard-go"
+import base64, socket, sys
+sock, own, unknown, a = sys.argv[1], *[base64.b64decode(k).hex() for k in sys.argv[2:5]]
+def talk(req):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect(sock); s.sendall(req.encode())
+    data = b""
+    while not data.endswith(b"\n\n"):
+        chunk = s.recv(65536)
+        if not chunk: break
+        data += chunk
+    return data.decode()
+def peers():
+    return [l.split("=", 1)[1] for l in talk("get=1\n\n").splitlines() if l.startswith("public_key=")]
+def allowed(peer):
+    out, cur = [], None
+    for l in talk("get=1\n\n").splitlines():
+        k, _, v = l.partition("=")
+        if k == "public_key": cur = v
+        elif k == "allowed_ip" and cur == peer: out.append(v)
+    return sorted(out)
+assert talk(f"set=1\npublic_key={own}\nallowed_ip=10.80.0.50/32\n\n") == "errno=0\n\n"
+assert own not in peers(), "a peer with our own key was created"
+assert talk(f"set=1\npublic_key={unknown}\nupdate_only=true\nallowed_ip=10.80.0.51/32\n\n") == "errno=0\n\n"
+assert unknown not in peers(), "update_only created a peer"
+assert talk(f"set=1\npublic_key={unknown}\nremove=true\n\n") == "errno=0\n\n"
+before = allowed(a)
+assert talk(f"set=1\npublic_key={a}\nupdate_only=true\nallowed_ip=10.80.0.77/32\n\n") == "errno=0\n\n"
+assert allowed(a) == sorted(before + ["10.80.0.77/32"]), allowed(a)
+assert talk(f"set=1\npublic_key={a}\nreplace_allowed_ips=true\nallowed_ip=10.80.0.1/32\n\n") == "errno=0\n\n"
+assert allowed(a) == ["10.80.0.1/32"], allowed(a)
+PY
+ping_a || fail "A lost connectivity after the set-semantics checks"
+pretty "set semantics: ok"
+
 pretty "SIGHUP reload: added peer, then a broken file"
 write_conf "$WORK/node2.key" 51830 "$(printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.80.0.9/32' "$c_pub")"
 hs_before=$(field latest-handshakes "$a_pub")
