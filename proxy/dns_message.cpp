@@ -152,7 +152,8 @@ ParseResult parse_response(ByteView msg, std::uint16_t id, const HostName& name,
     std::size_t pos = kHeaderSize;
     if (Fault f = read_name(msg, pos, chain[0]); f != Fault::kNone) return failed(f);
     if (pos + 4 > msg.size()) return failed(Fault::kTooShort);
-    if (chain[0].view() != name.view() || load_be16(&msg[pos]) != static_cast<std::uint16_t>(type) ||
+    if (chain[0].view() != name.view() ||
+        load_be16(&msg[pos]) != static_cast<std::uint16_t>(type) ||
         load_be16(&msg[pos + 2]) != kClassIn) {
         return failed(Fault::kQuestionMismatch);
     }

@@ -17,7 +17,11 @@
 
 namespace tunless::proxy::dns {
 
-enum class RecordType : std::uint16_t { kA = 1, kCname = 5, kAaaa = 28 };  // RFC 1035 §3.2.2, RFC 3596
+enum class RecordType : std::uint16_t {
+    kA = 1,
+    kCname = 5,
+    kAaaa = 28
+};  // RFC 1035 §3.2.2, RFC 3596
 inline constexpr std::uint16_t kClassIn = 1;
 inline constexpr std::size_t kHeaderSize = 12;
 inline constexpr std::size_t kMaxNameOctets = 255;  // RFC 1035 §2.3.4, wire form

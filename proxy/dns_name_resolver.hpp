@@ -15,7 +15,8 @@ namespace tunless::proxy {
 class DnsNameResolver final : public NameResolver {
 public:
     // `resolver` must outlive this adapter.
-    DnsNameResolver(DnsResolver& resolver, FamilyPreference pref) : resolver_(resolver), pref_(pref) {}
+    DnsNameResolver(DnsResolver& resolver, FamilyPreference pref)
+        : resolver_(resolver), pref_(pref) {}
 
     RequestId resolve(std::string_view name, Callback cb) override;
     void cancel(RequestId id) override { pending_.erase(id); }

@@ -123,7 +123,8 @@ DnsResolver::~DnsResolver() {
     }
 }
 
-DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference pref, Callback cb) {
+DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference pref,
+                                         Callback cb) {
     auto l = std::make_unique<Lookup>();
     l->text = std::string(name.substr(0, dns::kMaxNameOctets));
     l->pref = pref;
@@ -136,8 +137,9 @@ DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference
         ++stats_.literals;
         const bool wrong = (pref == FamilyPreference::kOnlyV4 && !ip->is_v4()) ||
                            (pref == FamilyPreference::kOnlyV6 && !ip->is_v6());
-        l->result = wrong ? Result<IpAddress>(fail(Errc::kNotFound, l->text + ": wrong address family"))
-                          : Result<IpAddress>(*ip);
+        l->result =
+            wrong ? Result<IpAddress>(fail(Errc::kNotFound, l->text + ": wrong address family"))
+                  : Result<IpAddress>(*ip);
         return Handle(this, add_lookup(std::move(l)));
     }
     auto host = dns::HostName::parse(name);
@@ -150,7 +152,8 @@ DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference
     if (lookups_.size() + orphans_.size() >= config_.max_in_flight) {
         ++stats_.refused_busy;
         ++stats_.failures;
-        l->result = fail(Errc::kLimitReached, "resolve " + l->text + ": too many lookups in flight");
+        l->result =
+            fail(Errc::kLimitReached, "resolve " + l->text + ": too many lookups in flight");
         return Handle(this, add_lookup(std::move(l)));
     }
     ++stats_.lookups;
@@ -171,7 +174,8 @@ void DnsResolver::cancel(Id id) {
     auto& l = *it->second;
     l.cb = nullptr;
     for (std::size_t i = 0; i < l.query_count; ++i) {
-        if (l.queries[i].socket && l.queries[i].socket->socket) l.queries[i].socket->socket->close();
+        auto& qs = l.queries[i].socket;
+        if (qs && qs->socket) qs->socket->close();
     }
     if (l.system && ::gai_cancel(&l.system->cb) == EAI_NOTCANCELED) {
         orphans_.push_back(std::move(it->second));  // polled until glibc lets go of it
@@ -188,15 +192,28 @@ void DnsResolver::start_mesh(Lookup& l) {
     const Instant now = clock_();
     std::array<RecordType, 2> order{};
     switch (l.pref) {
-        case FamilyPreference::kOnlyV4: order = {RecordType::kA, RecordType::kA}; l.query_count = 1; break;
-        case FamilyPreference::kOnlyV6: order = {RecordType::kAaaa, RecordType::kAaaa}; l.query_count = 1; break;
-        case FamilyPreference::kPreferV4: order = {RecordType::kA, RecordType::kAaaa}; l.query_count = 2; break;
-        case FamilyPreference::kPreferV6: order = {RecordType::kAaaa, RecordType::kA}; l.query_count = 2; break;
+        case FamilyPreference::kOnlyV4:
+            order = {RecordType::kA, RecordType::kA};
+            l.query_count = 1;
+            break;
+        case FamilyPreference::kOnlyV6:
+            order = {RecordType::kAaaa, RecordType::kAaaa};
+            l.query_count = 1;
+            break;
+        case FamilyPreference::kPreferV4:
+            order = {RecordType::kA, RecordType::kAaaa};
+            l.query_count = 2;
+            break;
+        case FamilyPreference::kPreferV6:
+            order = {RecordType::kAaaa, RecordType::kA};
+            l.query_count = 2;
+            break;
     }
     for (std::size_t i = 0; i < l.query_count; ++i) {
         Query& q = l.queries[i];
         q.type = order[i];
-        const std::string key = std::string(l.name.view()) + (q.type == RecordType::kA ? "|A" : "|AAAA");
+        const std::string key =
+            std::string(l.name.view()) + (q.type == RecordType::kA ? "|A" : "|AAAA");
         auto hit = cache_.find(key);
         if (hit != cache_.end() && hit->second.expires > now) {
             ++stats_.cache_hits;
@@ -220,7 +237,8 @@ bool DnsResolver::send_attempt(Lookup& l, Query& q) {
     q.socket = std::make_unique<QuerySocket>(*this, l, q);
     Result<std::unique_ptr<net::UdpSocket>> bound = fail(Errc::kAlreadyExists, "");
     for (int i = 0; i < kBindTries && !bound; ++i) {
-        const auto port = static_cast<std::uint16_t>(kEphemeralFirst + rng_.uniform(kEphemeralCount));
+        const auto port =
+            static_cast<std::uint16_t>(kEphemeralFirst + rng_.uniform(kEphemeralCount));
         bound = net::UdpSocket::bind(*stack_, port, *q.socket);
         if (!bound && bound.error().code != Errc::kAlreadyExists) break;
     }
@@ -266,7 +284,8 @@ void DnsResolver::on_response(Lookup& l, Query& q, ByteView payload) {
     q.response = r;
     q.state = (r.rcode == 3 || empty) ? QueryState::kFailed : QueryState::kAnswered;
     q.error = Errc::kNotFound;
-    std::vector<IpAddress> addrs(r.addresses.begin(), r.addresses.begin() + static_cast<long>(r.address_count));
+    std::vector<IpAddress> addrs(r.addresses.begin(),
+                                 r.addresses.begin() + static_cast<long>(r.address_count));
     const std::uint32_t ttl = q.state == QueryState::kAnswered
                                   ? std::min(r.ttl_s, config_.max_ttl_s)
                                   : config_.negative_ttl_s;
@@ -326,7 +345,8 @@ void DnsResolver::poll_system(Lookup& l, Instant now) {
     l.system->cb.ar_result = nullptr;
     std::optional<IpAddress> first;
     std::optional<IpAddress> other;
-    const bool want_v6 = l.pref == FamilyPreference::kPreferV6 || l.pref == FamilyPreference::kOnlyV6;
+    const bool want_v6 =
+        l.pref == FamilyPreference::kPreferV6 || l.pref == FamilyPreference::kOnlyV6;
     for (addrinfo* ai = (rc == 0 ? res : nullptr); ai != nullptr; ai = ai->ai_next) {
         auto ep = io::from_socket_address(ai->ai_addr, ai->ai_addrlen);
         if (!ep) continue;
@@ -352,7 +372,7 @@ void DnsResolver::finish(Lookup& l, Result<IpAddress> result) {
 }
 
 // Decides a mesh lookup once the preferred family answered, or every family is done.
-void DnsResolver::query_done(Lookup& l, Query&, Instant) {
+void DnsResolver::decide(Lookup& l) {
     Errc worst = Errc::kNotFound;
     bool all_done = true;
     for (std::size_t i = 0; i < l.query_count; ++i) {
@@ -368,9 +388,10 @@ void DnsResolver::query_done(Lookup& l, Query&, Instant) {
         if (q.error != Errc::kNotFound) worst = q.error;
     }
     if (!all_done) return;
-    finish(l, fail(worst, "resolve " + l.text + (worst == Errc::kNotFound ? ": no address"
-                                                  : worst == Errc::kTimedOut ? ": no answer from DNS= servers"
-                                                                             : ": DNS server failure")));
+    finish(l, fail(worst, "resolve " + l.text +
+                              (worst == Errc::kNotFound   ? ": no address"
+                               : worst == Errc::kTimedOut ? ": no answer from DNS= servers"
+                                                          : ": DNS server failure")));
 }
 
 Instant DnsResolver::next_deadline() const {
@@ -378,7 +399,9 @@ Instant DnsResolver::next_deadline() const {
     Instant next = kNever;
     for (const auto& [id, l] : lookups_) {
         next = std::min(next, l->next_poll);
-        for (std::size_t i = 0; i < l->query_count; ++i) next = std::min(next, l->queries[i].deadline);
+        for (std::size_t i = 0; i < l->query_count; ++i) {
+            next = std::min(next, l->queries[i].deadline);
+        }
     }
     for (const auto& o : orphans_) next = std::min(next, o->next_poll);
     return next;
@@ -408,7 +431,7 @@ void DnsResolver::on_timer(Instant now) {
                 q.deadline = kNever;
             }
         }
-        if (!l.result && l.query_count > 0) query_done(l, l.queries[0], now);
+        if (!l.result && l.query_count > 0) decide(l);
     }
     // Callbacks may call resolve() or cancel(): collect the finished lookups first.
     std::vector<std::unique_ptr<Lookup>> done;

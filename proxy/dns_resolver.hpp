@@ -37,8 +37,8 @@ struct DnsResolverConfig {
     std::vector<IpAddress> servers;  // [Interface] DNS=; empty: system resolver
     std::uint16_t server_port = 53;
     Duration attempt_timeout = std::chrono::seconds(2);
-    int attempts = 3;                  // per query, rotating over the servers
-    std::size_t max_in_flight = 64;    // lookups (each up to one A + one AAAA query)
+    int attempts = 3;                // per query, rotating over the servers
+    std::size_t max_in_flight = 64;  // lookups (each up to one A + one AAAA query)
     std::size_t max_cache_entries = 256;
     std::uint32_t max_ttl_s = 300;     // cache TTL cap
     std::uint32_t negative_ttl_s = 5;  // NXDOMAIN / no address cached this long
@@ -46,16 +46,16 @@ struct DnsResolverConfig {
 };
 
 struct DnsResolverStats {
-    std::uint64_t lookups = 0;        // resolve() calls that needed a name lookup
-    std::uint64_t literals = 0;       // IP literals answered without lookup
+    std::uint64_t lookups = 0;   // resolve() calls that needed a name lookup
+    std::uint64_t literals = 0;  // IP literals answered without lookup
     std::uint64_t cache_hits = 0;
-    std::uint64_t queries_sent = 0;   // DNS datagrams sent over the mesh (incl. retries)
-    std::uint64_t responses = 0;      // accepted responses
-    std::uint64_t bad_responses = 0;  // dropped: wrong source, ID, question, malformed
-    std::uint64_t timeouts = 0;       // queries that used up all attempts
-    std::uint64_t failures = 0;       // lookups that ended with an error
-    std::uint64_t refused_busy = 0;   // resolve() refused: max_in_flight reached
-    std::uint64_t system_lookups = 0; // getaddrinfo_a requests
+    std::uint64_t queries_sent = 0;    // DNS datagrams sent over the mesh (incl. retries)
+    std::uint64_t responses = 0;       // accepted responses
+    std::uint64_t bad_responses = 0;   // dropped: wrong source, ID, question, malformed
+    std::uint64_t timeouts = 0;        // queries that used up all attempts
+    std::uint64_t failures = 0;        // lookups that ended with an error
+    std::uint64_t refused_busy = 0;    // resolve() refused: max_in_flight reached
+    std::uint64_t system_lookups = 0;  // getaddrinfo_a requests
     std::size_t in_flight = 0;
     std::size_t cache_entries = 0;
 };
@@ -114,7 +114,7 @@ private:
     void start_system(Lookup& l);
     bool send_attempt(Lookup& l, Query& q);
     void on_response(Lookup& l, Query& q, ByteView payload);
-    void query_done(Lookup& l, Query& q, Instant now);
+    void decide(Lookup& l);
     void finish(Lookup& l, Result<IpAddress> result);
     void poll_system(Lookup& l, Instant now);
     void cache_store(const std::string& key, std::vector<IpAddress> addrs, std::uint32_t ttl_s,

@@ -33,8 +33,9 @@ public:
     ~Association() override { --relay_.stats_.associations_active; }
 
     Status open(const Endpoint& local) {
-        auto host = HostUdpSocket::open(relay_.loop_, Endpoint::udp(local.ip.unmap_v4(), 0),
-                                        [this](const Endpoint& from, ByteView d) { on_client(from, d); });
+        auto host =
+            HostUdpSocket::open(relay_.loop_, Endpoint::udp(local.ip.unmap_v4(), 0),
+                                [this](const Endpoint& from, ByteView d) { on_client(from, d); });
         if (!host) return host.error();
         host_ = std::move(*host);
         auto mesh = net::UdpSocket::bind(relay_.stack_, 0, *this);
@@ -52,7 +53,8 @@ public:
             ++st.drop_send_failed;  // the client has not sent anything yet: nowhere to deliver
             return;
         }
-        const auto header = socks5::build_udp_header(Target::from_ip(info.src_ip.unmap_v4(), info.src_port));
+        const auto header =
+            socks5::build_udp_header(Target::from_ip(info.src_ip.unmap_v4(), info.src_port));
         std::memcpy(g_reply.data(), header.data(), header.size());
         std::memcpy(g_reply.data() + header.size(), payload.data(), payload.size());
         const ByteView out(g_reply.data(), header.size() + payload.size());
@@ -102,9 +104,10 @@ private:
         const ByteView data = parsed.value.payload;
         pending_.push_back(Pending{name, t.port, Bytes(data.begin(), data.end())});
         if (lookups_.count(name) == 0) {
-            lookups_.emplace(name, relay_.resolver_.resolve(name, relay_.pref_, [this, name](Result<IpAddress> r) {
-                on_resolved(name, std::move(r));
-            }));
+            lookups_.emplace(name, relay_.resolver_.resolve(name, relay_.pref_,
+                                                            [this, name](Result<IpAddress> r) {
+                                                                on_resolved(name, std::move(r));
+                                                            }));
         }
     }
 

@@ -38,12 +38,14 @@ void Socks5UdpControl::on_udp_associate(UdpAssociateRequest request) {
     }
     auto assoc = relay_.associate(request.client, *local, request.requested);
     if (!assoc) {
-        (void)send_reply(fd, socks5::build_failure_reply(reply_for_associate_error(assoc.error())).view());
+        (void)send_reply(
+            fd, socks5::build_failure_reply(reply_for_associate_error(assoc.error())).view());
         return;
     }
     const Endpoint bound = (*assoc)->bound();
     if (!send_reply(fd, socks5::build_reply(socks5::Reply::kSucceeded,
-                                            Target::from_ip(bound.ip, bound.port)).view())) {
+                                            Target::from_ip(bound.ip, bound.port))
+                            .view())) {
         return;
     }
     if (!loop_.add_fd(fd, io::kRead, *this)) return;

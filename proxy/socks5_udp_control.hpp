@@ -20,7 +20,8 @@ namespace tunless::proxy {
 class Socks5UdpControl final : public Socks5UdpAssociateHandler, public io::FdHandler {
 public:
     // `loop` and `relay` must outlive this object.
-    Socks5UdpControl(io::EventLoop& loop, UdpAssociateHandler& relay) : loop_(loop), relay_(relay) {}
+    Socks5UdpControl(io::EventLoop& loop, UdpAssociateHandler& relay)
+        : loop_(loop), relay_(relay) {}
     ~Socks5UdpControl() override;
     Socks5UdpControl(const Socks5UdpControl&) = delete;
     Socks5UdpControl& operator=(const Socks5UdpControl&) = delete;

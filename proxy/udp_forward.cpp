@@ -17,7 +17,8 @@ Duration idle(std::uint32_t seconds) { return std::chrono::seconds(seconds); }
 
 // --- ForwardTarget ----------------------------------------------------------------------------
 
-ForwardTarget::ForwardTarget(cfg::NamedEndpoint target, DnsResolver& resolver, FamilyPreference pref)
+ForwardTarget::ForwardTarget(cfg::NamedEndpoint target, DnsResolver& resolver,
+                             FamilyPreference pref)
     : target_(std::move(target)), resolver_(resolver), pref_(pref), ip_(target_.ip) {}
 
 std::optional<IpAddress> ForwardTarget::get() {
@@ -60,15 +61,17 @@ struct UdpProxyTunnel::Flow final : net::UdpHandler {
 };
 
 Result<std::unique_ptr<UdpProxyTunnel>> UdpProxyTunnel::create(const cfg::UdpProxyTunnel& config,
-                                                               io::EventLoop& loop, net::Stack& stack,
+                                                               io::EventLoop& loop,
+                                                               net::Stack& stack,
                                                                DnsResolver& resolver,
                                                                FamilyPreference pref) {
     std::unique_ptr<UdpProxyTunnel> t(new UdpProxyTunnel(config, loop, stack, resolver, pref));
-    auto sock = HostUdpSocket::open(loop, config.bind, [raw = t.get()](const Endpoint& from, ByteView p) {
-        raw->on_local(from, p);
-    });
-    if (!sock) return fail(sock.error().code, "UDPProxyTunnel " + config.bind.to_string() + ": " +
-                                                  sock.error().message);
+    auto sock = HostUdpSocket::open(
+        loop, config.bind,
+        [raw = t.get()](const Endpoint& from, ByteView p) { raw->on_local(from, p); });
+    if (!sock)
+        return fail(sock.error().code,
+                    "UDPProxyTunnel " + config.bind.to_string() + ": " + sock.error().message);
     t->socket_ = std::move(*sock);
     t->target_.get();  // start resolving a named target now, not on the first datagram
     return t;
@@ -151,7 +154,8 @@ struct UdpServerTunnel::Flow {
 };
 
 Result<std::unique_ptr<UdpServerTunnel>> UdpServerTunnel::create(const cfg::UdpServerTunnel& config,
-                                                                 io::EventLoop& loop, net::Stack& stack,
+                                                                 io::EventLoop& loop,
+                                                                 net::Stack& stack,
                                                                  DnsResolver& resolver,
                                                                  FamilyPreference pref) {
     std::unique_ptr<UdpServerTunnel> t(new UdpServerTunnel(config, loop, resolver, pref));
@@ -175,7 +179,8 @@ UdpServerTunnel::UdpServerTunnel(const cfg::UdpServerTunnel& config, io::EventLo
 
 UdpServerTunnel::~UdpServerTunnel() = default;
 
-void UdpServerTunnel::on_datagram(net::UdpSocket&, const net::UdpDatagramInfo& info, ByteView payload) {
+void UdpServerTunnel::on_datagram(net::UdpSocket&, const net::UdpDatagramInfo& info,
+                                  ByteView payload) {
     const Instant now = loop_.now();
     const FlowKey key{info.src_ip, info.src_port};
     Flow* flow = flows_.find(key, now);
@@ -191,9 +196,9 @@ void UdpServerTunnel::on_datagram(net::UdpSocket&, const net::UdpDatagramInfo& i
         f->our_ip = info.dst_ip;
         f->target_ip = *ip;
         const Endpoint any = Endpoint::udp(ip->is_v4() ? IpAddress() : *IpAddress::parse("::"), 0);
-        auto sock = HostUdpSocket::open(loop_, any, [raw = f.get()](const Endpoint& from, ByteView p) {
-            raw->on_local(from, p);
-        });
+        auto sock = HostUdpSocket::open(
+            loop_, any,
+            [raw = f.get()](const Endpoint& from, ByteView p) { raw->on_local(from, p); });
         if (!sock) {
             ++stats_.drop_no_socket;
             return;
@@ -220,7 +225,8 @@ UdpForwardStats UdpServerTunnel::stats() const {
 }
 
 std::string UdpServerTunnel::describe() const {
-    return "UDPServerTunnel mesh:" + std::to_string(listen_port_) + " -> " + target_.named().to_string();
+    return "UDPServerTunnel mesh:" + std::to_string(listen_port_) + " -> " +
+           target_.named().to_string();
 }
 
 }  // namespace tunless::proxy

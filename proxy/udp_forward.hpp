@@ -33,10 +33,10 @@ struct UdpForwardStats {
     std::uint64_t to_mesh_bytes = 0;
     std::uint64_t from_mesh_datagrams = 0;  // mesh -> local
     std::uint64_t from_mesh_bytes = 0;
-    std::uint64_t drop_unresolved = 0;    // target name not resolved (yet)
-    std::uint64_t drop_foreign = 0;       // reply from someone other than the target
-    std::uint64_t drop_send_failed = 0;   // socket error / full buffer / no route
-    std::uint64_t drop_no_socket = 0;     // could not open a flow's socket
+    std::uint64_t drop_unresolved = 0;   // target name not resolved (yet)
+    std::uint64_t drop_foreign = 0;      // reply from someone other than the target
+    std::uint64_t drop_send_failed = 0;  // socket error / full buffer / no route
+    std::uint64_t drop_no_socket = 0;    // could not open a flow's socket
 };
 
 // Target address of a forward: the literal, or the name resolved on demand (re-resolved after
@@ -62,7 +62,8 @@ public:
     // Binds the local socket. `loop`, `stack`, `resolver` must outlive the tunnel.
     static Result<std::unique_ptr<UdpProxyTunnel>> create(const cfg::UdpProxyTunnel& config,
                                                           io::EventLoop& loop, net::Stack& stack,
-                                                          DnsResolver& resolver, FamilyPreference pref);
+                                                          DnsResolver& resolver,
+                                                          FamilyPreference pref);
     ~UdpProxyTunnel();
 
     Instant next_deadline() const;
@@ -91,7 +92,8 @@ class UdpServerTunnel final : public net::UdpHandler {
 public:
     static Result<std::unique_ptr<UdpServerTunnel>> create(const cfg::UdpServerTunnel& config,
                                                            io::EventLoop& loop, net::Stack& stack,
-                                                           DnsResolver& resolver, FamilyPreference pref);
+                                                           DnsResolver& resolver,
+                                                           FamilyPreference pref);
     ~UdpServerTunnel() override;
 
     void on_datagram(net::UdpSocket& socket, const net::UdpDatagramInfo& info,

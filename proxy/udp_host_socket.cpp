@@ -24,7 +24,8 @@ std::array<std::uint8_t, 65536> g_rx_buffer;
 
 }  // namespace
 
-Result<std::unique_ptr<HostUdpSocket>> HostUdpSocket::open(io::EventLoop& loop, const Endpoint& local,
+Result<std::unique_ptr<HostUdpSocket>> HostUdpSocket::open(io::EventLoop& loop,
+                                                           const Endpoint& local,
                                                            Receive on_receive) {
     const int family = local.ip.is_v4() ? AF_INET : AF_INET6;
     io::UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -52,7 +53,8 @@ Result<std::unique_ptr<HostUdpSocket>> HostUdpSocket::open(io::EventLoop& loop, 
     return s;
 }
 
-HostUdpSocket::HostUdpSocket(io::EventLoop& loop, io::UniqueFd fd, Endpoint local, Receive on_receive)
+HostUdpSocket::HostUdpSocket(io::EventLoop& loop, io::UniqueFd fd, Endpoint local,
+                             Receive on_receive)
     : loop_(loop),
       fd_(std::move(fd)),
       family_(local.ip.is_v4() ? AF_INET : AF_INET6),
@@ -77,8 +79,8 @@ void HostUdpSocket::on_fd_ready(int, std::uint32_t) {
     for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        const ssize_t n = ::recvfrom(fd_.get(), g_rx_buffer.data(), g_rx_buffer.size(), MSG_DONTWAIT,
-                                     reinterpret_cast<sockaddr*>(&ss), &len);
+        const ssize_t n = ::recvfrom(fd_.get(), g_rx_buffer.data(), g_rx_buffer.size(),
+                                     MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&ss), &len);
         if (n < 0) return;  // EAGAIN, or an ICMP error queued for an earlier send: nothing to do
         auto from = io::from_socket_address(reinterpret_cast<sockaddr*>(&ss), len);
         if (!from) continue;

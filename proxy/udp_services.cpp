@@ -39,8 +39,9 @@ FamilyPreference family_preference(const cfg::Config& config) {
         case cfg::ResolveStrategy::kIpv6: return FamilyPreference::kPreferV6;
         case cfg::ResolveStrategy::kAuto: break;
     }
-    const bool has_v6 = std::any_of(config.iface.addresses.begin(), config.iface.addresses.end(),
-                                    [](const cfg::InterfaceAddress& a) { return a.address.is_v6(); });
+    const bool has_v6 =
+        std::any_of(config.iface.addresses.begin(), config.iface.addresses.end(),
+                    [](const cfg::InterfaceAddress& a) { return a.address.is_v6(); });
     return has_v6 ? FamilyPreference::kPreferV6 : FamilyPreference::kPreferV4;
 }
 
@@ -62,7 +63,9 @@ std::string dns_status_line(const DnsResolver& r) {
 
 void dns_counters(const DnsResolver& r, CounterPairs& out) {
     const auto s = r.stats();
-    auto put = [&](const char* k, auto v) { out.emplace_back(std::string("dns.") + k, std::to_string(v)); };
+    auto put = [&](const char* k, auto v) {
+        out.emplace_back(std::string("dns.") + k, std::to_string(v));
+    };
     put("lookups", s.lookups);
     put("cache_hits", s.cache_hits);
     put("queries", s.queries_sent);
@@ -73,21 +76,24 @@ void dns_counters(const DnsResolver& r, CounterPairs& out) {
     put("in_flight", s.in_flight);
 }
 
-Result<std::unique_ptr<UdpServices>> UdpServices::create(const cfg::Config& config, io::EventLoop& loop,
-                                                         net::Stack& stack, DnsResolver& resolver) {
+Result<std::unique_ptr<UdpServices>> UdpServices::create(const cfg::Config& config,
+                                                         io::EventLoop& loop, net::Stack& stack,
+                                                         DnsResolver& resolver) {
     std::unique_ptr<UdpServices> s(new UdpServices());
     const FamilyPreference pref = family_preference(config);
     for (const auto& t : config.udp_proxy_tunnels) {
         auto fwd = UdpProxyTunnel::create(t, loop, stack, resolver, pref);
-        if (!fwd) return fail(fwd.error().code, config.file + ":" + std::to_string(t.line) + ": " +
-                                                    fwd.error().message);
+        if (!fwd)
+            return fail(fwd.error().code,
+                        config.file + ":" + std::to_string(t.line) + ": " + fwd.error().message);
         log::info("{}", (*fwd)->describe());
         s->proxy_tunnels_.push_back(std::move(*fwd));
     }
     for (const auto& t : config.udp_server_tunnels) {
         auto fwd = UdpServerTunnel::create(t, loop, stack, resolver, pref);
-        if (!fwd) return fail(fwd.error().code, config.file + ":" + std::to_string(t.line) + ": " +
-                                                    fwd.error().message);
+        if (!fwd)
+            return fail(fwd.error().code,
+                        config.file + ":" + std::to_string(t.line) + ": " + fwd.error().message);
         log::info("{}", (*fwd)->describe());
         s->server_tunnels_.push_back(std::move(*fwd));
     }

@@ -35,8 +35,9 @@ void dns_counters(const DnsResolver& resolver, CounterPairs& out);
 class UdpServices final : public io::DeadlineProvider {
 public:
     // Opens every UDP forward of `config`. `loop`, `stack`, `resolver` must outlive this.
-    static Result<std::unique_ptr<UdpServices>> create(const cfg::Config& config, io::EventLoop& loop,
-                                                       net::Stack& stack, DnsResolver& resolver);
+    static Result<std::unique_ptr<UdpServices>> create(const cfg::Config& config,
+                                                       io::EventLoop& loop, net::Stack& stack,
+                                                       DnsResolver& resolver);
     ~UdpServices() override;
 
     // For the SOCKS5 server's UDP ASSOCIATE (one relay shared by all SOCKS5 listeners):

@@ -15,7 +15,8 @@ Result<std::unique_ptr<UdpLayer>> UdpLayer::start(Node& node, proxy::Services& t
         log::info("dns: resolving proxy names over the mesh via {} DNS= server(s)",
                   config.iface.dns.size());
     }
-    p->names_ = std::make_unique<proxy::DnsNameResolver>(*p->resolver_, proxy::family_preference(config));
+    p->names_ =
+        std::make_unique<proxy::DnsNameResolver>(*p->resolver_, proxy::family_preference(config));
     tcp.set_resolver(p->names_.get());
 
     auto udp = proxy::UdpServices::create(config, node.loop(), node.stack(), *p->resolver_);
