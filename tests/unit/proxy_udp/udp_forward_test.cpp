@@ -11,6 +11,7 @@
 
 #include "proxy/socks5_codec.hpp"
 #include "proxy/socks5_udp.hpp"
+#include "proxy/socks5_udp_control.hpp"
 #include "proxy/udp_forward.hpp"
 #include "tests/unit/netstack/test_env.hpp"
 #include "transports/unique_fd.hpp"
@@ -241,6 +242,51 @@ TEST_CASE("resolver without DNS=: the system resolver answers through getaddrinf
     REQUIRE(result->has_value());
     CHECK(result->value() == *IpAddress::parse("127.0.0.1"));
     CHECK(r.stats().system_lookups == 1);
+}
+
+}  // namespace tunless::test
+
+namespace tunless::test {
+
+TEST_CASE("SOCKS5 UDP control: REP 0 with the relay address; closing the control ends it") {
+    auto& env = NetEnv::get();
+    Loop l;
+    Resolver res;
+    proxy::Socks5UdpRelay relay(*l.loop, *env.stack, res.r, FamilyPreference::kPreferV4);
+    proxy::Socks5UdpControl control(*l.loop, relay);
+    // A loopback TCP pair stands in for the accepted SOCKS connection.
+    io::UniqueFd listener(::socket(AF_INET, SOCK_STREAM, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener.get(), 1) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    io::UniqueFd client(::socket(AF_INET, SOCK_STREAM, 0));
+    REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    io::UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK));
+    REQUIRE(server.valid());
+
+    proxy::UdpAssociateRequest req{std::move(server), Endpoint::udp(*IpAddress::parse("127.0.0.1"), 1),
+                                   proxy::Target{}, {}};
+    control.on_udp_associate(std::move(req));
+    std::uint8_t reply[10] = {};
+    REQUIRE(::recv(client.get(), reply, sizeof reply, 0) == 10);
+    CHECK(reply[0] == 5);
+    CHECK(reply[1] == 0);  // succeeded
+    CHECK(reply[3] == 1);  // IPv4 BND
+    CHECK(reply[4] == 127);
+    CHECK((reply[8] << 8 | reply[9]) != 0);
+    CHECK(control.active() == 1);
+    CHECK(relay.stats().associations_active == 1);
+
+    client.reset();  // RFC 1928 §7: the association ends with the TCP connection
+    for (int i = 0; i < 50 && control.active() != 0; ++i) {
+        REQUIRE(l.loop->run_once(std::chrono::milliseconds(10)).has_value());
+    }
+    CHECK(control.active() == 0);
+    CHECK(relay.stats().associations_active == 0);
 }
 
 }  // namespace tunless::test
