@@ -111,7 +111,8 @@ private:
         size_ -= n;
     }
     void reject(const char* what) {
-        log::debug_limited(g_log_limit, ctx_.loop.now(), "socks5 {}: {}", client_.to_string(), what);
+        log::debug_limited(g_log_limit, ctx_.loop.now(), "socks5 {}: {}", client_.to_string(),
+                           what);
         ++server_.stats_.rejected;
         finish();
     }
@@ -147,7 +148,8 @@ private:
                                                                       r.value.password);
                 const auto status = socks5::build_auth_status(ok);
                 if (!send_all_small(fd_.get(), status) || !ok) {
-                    return reject(r.failed() ? socks5::fault_name(r.fault) : "authentication failed");
+                    return reject(r.failed() ? socks5::fault_name(r.fault)
+                                             : "authentication failed");
                 }
                 drop_front(r.consumed);
                 phase_ = Phase::kRequest;
@@ -155,8 +157,8 @@ private:
                 auto r = socks5::parse_request(pending());
                 if (r.need_more()) return;
                 if (r.failed()) {
-                    (void)send_all_small(fd_.get(),
-                                         socks5::build_failure_reply(socks5::reply_for(r.fault)).view());
+                    const auto reply = socks5::build_failure_reply(socks5::reply_for(r.fault));
+                    (void)send_all_small(fd_.get(), reply.view());
                     return reject(socks5::fault_name(r.fault));
                 }
                 drop_front(r.consumed);

@@ -44,7 +44,8 @@ public:
         std::uint32_t max_connections = 0;        // 0: kDefaultMaxConnections
     };
     // `ctx` must outlive the server.
-    static Result<std::unique_ptr<Socks5Server>> create(ServiceContext& ctx, const Options& options);
+    static Result<std::unique_ptr<Socks5Server>> create(ServiceContext& ctx,
+                                                        const Options& options);
     ~Socks5Server();
     Socks5Server(const Socks5Server&) = delete;
     Socks5Server& operator=(const Socks5Server&) = delete;
