@@ -64,8 +64,7 @@ UnixListener::~UnixListener() {
     }
 }
 
-Result<std::unique_ptr<UnixListener>> UnixListener::listen(EventLoop& loop,
-                                                           const std::string& path,
+Result<std::unique_ptr<UnixListener>> UnixListener::listen(EventLoop& loop, const std::string& path,
                                                            AcceptFn on_accept) {
     auto addr = make_address(path);
     if (!addr) return addr.error();
@@ -97,8 +96,8 @@ Status UnixListener::watch_removal(std::function<void()> on_removed) {
     if (!inotify_) return errno_fail("inotify_init1", errno);
     const std::string dir = dir_of(path_);
     if (::inotify_add_watch(inotify_.get(), dir.c_str(),
-                            IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |
-                                IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+                            IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF |
+                                IN_MOVE_SELF) < 0) {
         const int err = errno;
         inotify_.reset();
         return errno_fail("inotify_add_watch " + dir, err);
@@ -146,7 +145,10 @@ void UnixListener::check_removed() {
 // ---- StreamConnection ---------------------------------------------------------------------
 
 StreamConnection::StreamConnection(EventLoop& loop, UniqueFd fd, Handler& handler, Limits limits)
-    : loop_(loop), fd_(std::move(fd)), handler_(handler), limits_(limits),
+    : loop_(loop),
+      fd_(std::move(fd)),
+      handler_(handler),
+      limits_(limits),
       last_activity_(loop.now()) {}
 
 StreamConnection::~StreamConnection() {
@@ -154,16 +156,13 @@ StreamConnection::~StreamConnection() {
 }
 
 Result<std::unique_ptr<StreamConnection>> StreamConnection::adopt(EventLoop& loop, UniqueFd fd,
-                                                                  Handler& handler,
-                                                                  Limits limits) {
+                                                                  Handler& handler, Limits limits) {
     std::unique_ptr<StreamConnection> c(new StreamConnection(loop, std::move(fd), handler, limits));
     if (Status st = loop.add_fd(c->fd_.get(), kRead, *c); !st) return st.error();
     return c;
 }
 
-void StreamConnection::consume(std::size_t n) {
-    in_.erase(0, std::min(n, in_.size()));
-}
+void StreamConnection::consume(std::size_t n) { in_.erase(0, std::min(n, in_.size())); }
 
 bool StreamConnection::send(std::string_view bytes) {
     if (closed()) return false;
@@ -231,8 +230,8 @@ void StreamConnection::read_some() {
 
 void StreamConnection::flush() {
     while (out_off_ < out_.size()) {
-        const ssize_t n = ::send(fd_.get(), out_.data() + out_off_, out_.size() - out_off_,
-                                 MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(fd_.get(), out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
         if (n > 0) {
             out_off_ += static_cast<std::size_t>(n);
             continue;

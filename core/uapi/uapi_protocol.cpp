@@ -194,7 +194,8 @@ std::string serialize_get(const DeviceInfo& info) {
         key_line(out, "public_key", p.public_key.view());
         key_line(out, "preshared_key", p.preshared_key ? p.preshared_key->view() : kNoPsk.view());
         out += "protocol_version=1\n";
-        if (p.endpoint.kind == Endpoint::Kind::kUdp) out += "endpoint=" + p.endpoint.to_string() + "\n";
+        if (p.endpoint.kind == Endpoint::Kind::kUdp)
+            out += "endpoint=" + p.endpoint.to_string() + "\n";
         const WallTime t = p.last_handshake.value_or(WallTime{});
         num_line(out, "last_handshake_time_sec", t.seconds);
         num_line(out, "last_handshake_time_nsec", t.nanoseconds);
@@ -206,9 +207,7 @@ std::string serialize_get(const DeviceInfo& info) {
     return out;
 }
 
-std::string errno_reply(int errno_value) {
-    return "errno=" + std::to_string(errno_value) + "\n\n";
-}
+std::string errno_reply(int errno_value) { return "errno=" + std::to_string(errno_value) + "\n\n"; }
 
 Result<DeviceInfo> parse_get_reply(std::string_view reply) {
     auto kv = split_reply(reply);
@@ -233,9 +232,7 @@ std::string serialize_pairs(const KeyValues& pairs) {
     return out;
 }
 
-Result<KeyValues> parse_pairs_reply(std::string_view reply) {
-    return split_reply(reply);
-}
+Result<KeyValues> parse_pairs_reply(std::string_view reply) { return split_reply(reply); }
 
 std::size_t reply_length(std::string_view buffer) {
     if (!buffer.empty() && buffer.front() == '\n') return 1;

@@ -70,25 +70,41 @@ Framed take_request(std::string_view buffer, bool eof);
 
 // ---- set ----------------------------------------------------------------------------------
 namespace op {
-struct PrivateKey { crypto::PrivateKey key; };  // all-zero: "no key" (wireguard-go accepts it)
-struct ListenPort { std::uint16_t port = 0; };
-struct Fwmark { std::uint32_t mark = 0; };
+struct PrivateKey {
+    crypto::PrivateKey key;
+};  // all-zero: "no key" (wireguard-go accepts it)
+struct ListenPort {
+    std::uint16_t port = 0;
+};
+struct Fwmark {
+    std::uint32_t mark = 0;
+};
 struct ReplacePeers {};
-struct Peer { crypto::PublicKey key; };  // public_key=: selects (or creates) the peer
+struct Peer {
+    crypto::PublicKey key;
+};  // public_key=: selects (or creates) the peer
 struct Remove {};
 struct UpdateOnly {};
-struct PresharedKey { crypto::SymmetricKey key; };  // all-zero: none
-struct SetEndpoint { Endpoint endpoint; };
-struct Keepalive { std::uint16_t seconds = 0; };
+struct PresharedKey {
+    crypto::SymmetricKey key;
+};  // all-zero: none
+struct SetEndpoint {
+    Endpoint endpoint;
+};
+struct Keepalive {
+    std::uint16_t seconds = 0;
+};
 struct ReplaceAllowedIps {};
-struct AllowedIp { IpPrefix prefix; };
+struct AllowedIp {
+    IpPrefix prefix;
+};
 struct ProtocolVersion {};
 }  // namespace op
 
-using SetOp = std::variant<op::PrivateKey, op::ListenPort, op::Fwmark, op::ReplacePeers, op::Peer,
-                           op::Remove, op::UpdateOnly, op::PresharedKey, op::SetEndpoint,
-                           op::Keepalive, op::ReplaceAllowedIps, op::AllowedIp,
-                           op::ProtocolVersion>;
+using SetOp =
+    std::variant<op::PrivateKey, op::ListenPort, op::Fwmark, op::ReplacePeers, op::Peer, op::Remove,
+                 op::UpdateOnly, op::PresharedKey, op::SetEndpoint, op::Keepalive,
+                 op::ReplaceAllowedIps, op::AllowedIp, op::ProtocolVersion>;
 
 // wireguard-go applies a set line by line and stops at the first bad line, keeping what came
 // before. parse_set mirrors that: `ops` are the operations before the first bad line (apply

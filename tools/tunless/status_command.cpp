@@ -1,6 +1,7 @@
 #include "tools/tunless/status_command.hpp"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <charconv>
 #include <cstdio>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/crypto/x25519.hpp"
 #include "tools/log/log.hpp"
@@ -38,7 +37,8 @@ bool send_all(int fd, std::string_view s) {
 }
 
 // Sends `request` and reads `replies` complete replies (bounded size and time).
-Result<std::vector<std::string>> exchange(const std::string& path, std::string_view request, int replies) {
+Result<std::vector<std::string>> exchange(const std::string& path, std::string_view request,
+                                          int replies) {
     auto fd = io::connect_unix(path, kTimeout);
     if (!fd) return fd.error();
     if (!send_all(fd->get(), request)) return fail(Errc::kIo, "write to " + path + " failed");
@@ -50,11 +50,13 @@ Result<std::vector<std::string>> exchange(const std::string& path, std::string_v
             buf.erase(0, n);
             continue;
         }
-        if (buf.size() > 16 * uapi::kMaxRequestBytes) return fail(Errc::kProtocol, "reply too large");
+        if (buf.size() > 16 * uapi::kMaxRequestBytes)
+            return fail(Errc::kProtocol, "reply too large");
         char tmp[4096];
         const ssize_t n = ::read(fd->get(), tmp, sizeof tmp);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return fail(Errc::kProtocol, path + " closed the connection (not a tunless socket?)");
+        if (n <= 0)
+            return fail(Errc::kProtocol, path + " closed the connection (not a tunless socket?)");
         buf.append(tmp, static_cast<std::size_t>(n));
     }
     return out;
@@ -81,7 +83,8 @@ std::vector<std::pair<std::string, std::string>> find_running() {
             const std::string file = e->d_name;
             if (file.size() <= 5 || file.compare(file.size() - 5, 5, ".sock") != 0) continue;
             const std::string path = dir + "/" + file;
-            if (exchange(path, "get=tunless\n\n", 1)) found.emplace_back(file.substr(0, file.size() - 5), path);
+            if (exchange(path, "get=tunless\n\n", 1))
+                found.emplace_back(file.substr(0, file.size() - 5), path);
         }
         ::closedir(d);
     }
@@ -98,10 +101,12 @@ Result<std::pair<std::string, std::string>> locate(const CliOptions& o) {
     }
     auto found = find_running();
     if (found.size() == 1) return found.front();
-    if (found.empty()) return fail(Errc::kNotFound, "no running tunless found (is it up? try --name NAME)");
+    if (found.empty())
+        return fail(Errc::kNotFound, "no running tunless found (is it up? try --name NAME)");
     std::string names;
     for (const auto& f : found) names += " " + f.first;
-    return fail(Errc::kInvalidArgument, "several tunless nodes are running:" + names + "; pick one with --name");
+    return fail(Errc::kInvalidArgument,
+                "several tunless nodes are running:" + names + "; pick one with --name");
 }
 
 std::string bytes_text(std::uint64_t b) {
@@ -166,54 +171,76 @@ std::string public_key_text(const uapi::DeviceInfo& info) {
     return crypto::key_to_base64(crypto::public_key_from_private(*info.private_key).view());
 }
 
-}  // namespace
+// Keys shown in their own lines of the interface block; everything else is a service counter.
+bool is_core_key(const std::string& k) {
+    static constexpr std::string_view kExact[] = {"version", "interface", "config_file", "address",
+                                                  "mtu"};
+    static constexpr std::string_view kPrefixes[] = {"drop.",     "handshake.", "udp.",
+                                                     "netstack.", "peer.",      "datapath."};
+    for (std::string_view e : kExact) {
+        if (k == e) return true;
+    }
+    for (std::string_view p : kPrefixes) {
+        if (k.rfind(p, 0) == 0) return true;
+    }
+    return false;
+}
 
-std::string format_status_text(const std::string& name, const uapi::DeviceInfo& info,
-                               const uapi::KeyValues& kv, std::time_t now) {
-    std::string out = fmt::format("interface: {}\n  public key: {}\n  private key: (hidden)\n", name,
-                                  public_key_text(info));
+std::string interface_text(const std::string& name, const uapi::DeviceInfo& info,
+                           const uapi::KeyValues& kv) {
+    std::string out = fmt::format("interface: {}\n  public key: {}\n  private key: (hidden)\n",
+                                  name, public_key_text(info));
     out += fmt::format("  listening port: {}\n", info.listen_port);
     std::string addrs;
-    for (const auto& [k, v] : kv) {
-        if (k == "address") addrs += (addrs.empty() ? "" : ", ") + v;
-    }
-    if (!addrs.empty()) out += "  addresses: " + addrs + "\n";
-    out += fmt::format("  handshakes: {} initiated, {} completed\n", counter(kv, "handshake.initiated"),
-                       counter(kv, "handshake.completed"));
     std::string drops;
     for (const auto& [k, v] : kv) {
+        if (k == "address") addrs += (addrs.empty() ? "" : ", ") + v;
         if (k.rfind("drop.", 0) == 0 && v != "0") drops += fmt::format(" {}={}", k.substr(5), v);
     }
+    if (!addrs.empty()) out += "  addresses: " + addrs + "\n";
+    out += fmt::format("  handshakes: {} initiated, {} completed\n",
+                       counter(kv, "handshake.initiated"), counter(kv, "handshake.completed"));
     out += "  drops:" + (drops.empty() ? std::string(" none") : drops) + "\n";
     out += fmt::format("  udp: {} datagrams received, {} sent\n", counter(kv, "udp.rx_datagrams"),
                        counter(kv, "udp.tx_datagrams"));
     out += fmt::format("  netstack: {} TCP connections, heap {} B (peak {} B)\n",
-                       counter(kv, "netstack.tcp_connections"), counter(kv, "netstack.heap_used_bytes"),
+                       counter(kv, "netstack.tcp_connections"),
+                       counter(kv, "netstack.heap_used_bytes"),
                        counter(kv, "netstack.heap_peak_bytes"));
     for (const auto& [k, v] : kv) {
         // Service counters (proxies, forwards) contributed through ServiceHooks.
-        const bool known = k == "version" || k == "interface" || k == "config_file" || k == "address" ||
-                           k == "mtu" || k.rfind("drop.", 0) == 0 || k.rfind("handshake.", 0) == 0 ||
-                           k.rfind("udp.", 0) == 0 || k.rfind("netstack.", 0) == 0 ||
-                           k.rfind("peer.", 0) == 0 || k.rfind("datapath.", 0) == 0;
-        if (!known) out += fmt::format("  {}: {}\n", k, v);
+        if (!is_core_key(k)) out += fmt::format("  {}: {}\n", k, v);
     }
-    for (const uapi::PeerInfo& p : info.peers) {
-        out += fmt::format("\npeer: {}\n", crypto::key_to_base64(p.public_key.view()));
-        if (p.preshared_key) out += "  preshared key: (hidden)\n";
-        if (p.endpoint.is_set()) out += "  endpoint: " + p.endpoint.to_string() + "\n";
-        std::string ips;
-        for (const auto& a : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + a.to_string();
-        out += "  allowed ips: " + (ips.empty() ? std::string("(none)") : ips) + "\n";
-        out += "  latest handshake: " +
-               (p.last_handshake ? ago_text(now, p.last_handshake->seconds) : std::string("never")) + "\n";
-        out += fmt::format("  transfer: {} received, {} sent\n", bytes_text(p.rx_bytes), bytes_text(p.tx_bytes));
-        if (p.persistent_keepalive_s != 0) {
-            out += fmt::format("  persistent keepalive: every {} seconds\n", p.persistent_keepalive_s);
-        }
-        const std::string session = counter(kv, "peer." + crypto::key_to_hex(p.public_key.view()) + ".session");
-        if (!session.empty()) out += "  session: " + session + "\n";
+    return out;
+}
+
+std::string peer_text(const uapi::PeerInfo& p, const uapi::KeyValues& kv, std::time_t now) {
+    std::string out = fmt::format("\npeer: {}\n", crypto::key_to_base64(p.public_key.view()));
+    if (p.preshared_key) out += "  preshared key: (hidden)\n";
+    if (p.endpoint.is_set()) out += "  endpoint: " + p.endpoint.to_string() + "\n";
+    std::string ips;
+    for (const auto& a : p.allowed_ips) ips += (ips.empty() ? "" : ", ") + a.to_string();
+    out += "  allowed ips: " + (ips.empty() ? std::string("(none)") : ips) + "\n";
+    out += "  latest handshake: " +
+           (p.last_handshake ? ago_text(now, p.last_handshake->seconds) : std::string("never")) +
+           "\n";
+    out += fmt::format("  transfer: {} received, {} sent\n", bytes_text(p.rx_bytes),
+                       bytes_text(p.tx_bytes));
+    if (p.persistent_keepalive_s != 0) {
+        out += fmt::format("  persistent keepalive: every {} seconds\n", p.persistent_keepalive_s);
     }
+    const std::string session =
+        counter(kv, "peer." + crypto::key_to_hex(p.public_key.view()) + ".session");
+    if (!session.empty()) out += "  session: " + session + "\n";
+    return out;
+}
+
+}  // namespace
+
+std::string format_status_text(const std::string& name, const uapi::DeviceInfo& info,
+                               const uapi::KeyValues& kv, std::time_t now) {
+    std::string out = interface_text(name, info, kv);
+    for (const uapi::PeerInfo& p : info.peers) out += peer_text(p, kv, now);
     return out;
 }
 
@@ -221,14 +248,17 @@ std::string format_status_json(const std::string& name, const uapi::DeviceInfo& 
                                const uapi::KeyValues& kv, std::time_t now) {
     std::string out = "{\n";
     out += "  \"interface\": " + json_string(name) + ",\n";
-    out += "  \"public_key\": " + (info.private_key ? json_string(public_key_text(info)) : "null") + ",\n";
-    out += fmt::format("  \"listen_port\": {},\n  \"fwmark\": {},\n  \"peers\": [", info.listen_port, info.fwmark);
+    out += "  \"public_key\": " + (info.private_key ? json_string(public_key_text(info)) : "null") +
+           ",\n";
+    out += fmt::format("  \"listen_port\": {},\n  \"fwmark\": {},\n  \"peers\": [",
+                       info.listen_port, info.fwmark);
     for (std::size_t i = 0; i < info.peers.size(); ++i) {
         const uapi::PeerInfo& p = info.peers[i];
         out += i == 0 ? "\n" : ",\n";
         out += "    {\"public_key\": " + json_string(crypto::key_to_base64(p.public_key.view()));
         out += std::string(", \"preshared_key\": ") + (p.preshared_key ? "true" : "false");
-        out += ", \"endpoint\": " + (p.endpoint.is_set() ? json_string(p.endpoint.to_string()) : "null");
+        out += ", \"endpoint\": " +
+               (p.endpoint.is_set() ? json_string(p.endpoint.to_string()) : "null");
         out += ", \"allowed_ips\": [";
         for (std::size_t j = 0; j < p.allowed_ips.size(); ++j) {
             out += (j == 0 ? "" : ", ") + json_string(p.allowed_ips[j].to_string());
@@ -236,13 +266,15 @@ std::string format_status_json(const std::string& name, const uapi::DeviceInfo& 
         out += "]";
         if (p.last_handshake) {
             out += fmt::format(", \"latest_handshake\": {}, \"latest_handshake_seconds_ago\": {}",
-                               p.last_handshake->seconds, std::max<std::int64_t>(0, now - p.last_handshake->seconds));
+                               p.last_handshake->seconds,
+                               std::max<std::int64_t>(0, now - p.last_handshake->seconds));
         } else {
             out += ", \"latest_handshake\": 0, \"latest_handshake_seconds_ago\": null";
         }
-        out += fmt::format(", \"rx_bytes\": {}, \"tx_bytes\": {}, \"persistent_keepalive\": {}", p.rx_bytes,
-                           p.tx_bytes, p.persistent_keepalive_s);
-        const std::string session = counter(kv, "peer." + crypto::key_to_hex(p.public_key.view()) + ".session");
+        out += fmt::format(", \"rx_bytes\": {}, \"tx_bytes\": {}, \"persistent_keepalive\": {}",
+                           p.rx_bytes, p.tx_bytes, p.persistent_keepalive_s);
+        const std::string session =
+            counter(kv, "peer." + crypto::key_to_hex(p.public_key.view()) + ".session");
         out += ", \"session\": " + (session.empty() ? "null" : json_string(session)) + "}";
     }
     out += info.peers.empty() ? "],\n" : "\n  ],\n";
@@ -267,8 +299,9 @@ int run_status(const CliOptions& o) {
         return kExitRuntime;
     }
     const std::time_t now = std::time(nullptr);
-    const std::string text = o.json ? format_status_json(where->first, answer->info, answer->counters, now)
-                                    : format_status_text(where->first, answer->info, answer->counters, now);
+    const std::string text =
+        o.json ? format_status_json(where->first, answer->info, answer->counters, now)
+               : format_status_text(where->first, answer->info, answer->counters, now);
     std::fputs(text.c_str(), stdout);
     return kExitOk;
 }

@@ -27,8 +27,12 @@ Sample sample() {
     p.allowed_ips = {*IpPrefix::parse("10.0.0.2/32")};
     s.info.peers.push_back(p);
     s.info.listen_port = 51820;
-    s.kv = {{"interface", "wg0"}, {"address", "10.0.0.1/24"}, {"drop.too_short", "4"}, {"drop.bad_mac", "0"},
-            {"peer." + std::string(64, '2') + ".session", "up"}, {"socks5.connections_active", "2"},
+    s.kv = {{"interface", "wg0"},
+            {"address", "10.0.0.1/24"},
+            {"drop.too_short", "4"},
+            {"drop.bad_mac", "0"},
+            {"peer." + std::string(64, '2') + ".session", "up"},
+            {"socks5.connections_active", "2"},
             {"label", "quote\"and\\"}};
     return s;
 }

@@ -31,7 +31,8 @@ TEST_CASE("a get with a trailing character is EINVAL, like wireguard-go") {
 }
 
 TEST_CASE("set=1 collects lines up to the blank line") {
-    const std::string req = "set=1\nprivate_key=" + std::string(64, 'a') + "\nlisten_port=1\n\nget=1\n\n";
+    const std::string req =
+        "set=1\nprivate_key=" + std::string(64, 'a') + "\nlisten_port=1\n\nget=1\n\n";
     Framed f = take_request(req, false);
     REQUIRE(f.kind == Kind::kRequest);
     CHECK(f.request.op == Operation::kSet);

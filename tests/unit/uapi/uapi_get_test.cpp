@@ -37,12 +37,19 @@ DeviceInfo sample() {
 
 TEST_CASE("get reply: wireguard-go's keys in its order") {
     const std::string h11(64, '1'), h22 = std::string(64, '2'), h33(64, '3'), h44(64, '4');
-    const std::string expected = "private_key=" + h11 + "\nlisten_port=51820\n"
-        "public_key=" + h22 + "\npreshared_key=" + h33 + "\nprotocol_version=1\n"
-        "endpoint=[fd00::2]:51821\nlast_handshake_time_sec=1700000000\nlast_handshake_time_nsec=123\n"
+    const std::string expected =
+        "private_key=" + h11 +
+        "\nlisten_port=51820\n"
+        "public_key=" +
+        h22 + "\npreshared_key=" + h33 +
+        "\nprotocol_version=1\n"
+        "endpoint=[fd00::2]:51821\nlast_handshake_time_sec=1700000000\nlast_handshake_time_nsec="
+        "123\n"
         "tx_bytes=100\nrx_bytes=200\npersistent_keepalive_interval=25\n"
         "allowed_ip=10.0.0.2/32\nallowed_ip=fd00::2/128\n"
-        "public_key=" + h44 + "\npreshared_key=" + std::string(64, '0') + "\nprotocol_version=1\n"
+        "public_key=" +
+        h44 + "\npreshared_key=" + std::string(64, '0') +
+        "\nprotocol_version=1\n"
         "last_handshake_time_sec=0\nlast_handshake_time_nsec=0\ntx_bytes=0\nrx_bytes=0\n"
         "persistent_keepalive_interval=0\n";
     CHECK(serialize_get(sample()) == expected);

@@ -24,7 +24,8 @@ int errno_of(std::vector<std::string> lines) {
 }  // namespace
 
 TEST_CASE("device keys: private_key, listen_port, fwmark, replace_peers") {
-    SetParse p = parse({"private_key=" + kHexA, "listen_port=51820", "fwmark=0", "replace_peers=true"});
+    SetParse p =
+        parse({"private_key=" + kHexA, "listen_port=51820", "fwmark=0", "replace_peers=true"});
     REQUIRE_FALSE(p.failure);
     REQUIRE(p.ops.size() == 4);
     const auto* pk = std::get_if<op::PrivateKey>(&p.ops[0]);
@@ -42,10 +43,11 @@ TEST_CASE("a zero private key parses (wireguard-go's FromMaybeZeroHex)") {
 }
 
 TEST_CASE("peer keys: everything wg set / wg setconf sends") {
-    SetParse p = parse({"public_key=" + kHexB, "update_only=true", "remove=true", "preshared_key=" + kHexA,
-                        "endpoint=[fd00::1]:51820", "endpoint=192.168.1.2:7", "persistent_keepalive_interval=25",
-                        "replace_allowed_ips=true", "allowed_ip=10.1.2.3/24", "allowed_ip=fd00::/64",
-                        "protocol_version=1"});
+    SetParse p =
+        parse({"public_key=" + kHexB, "update_only=true", "remove=true", "preshared_key=" + kHexA,
+               "endpoint=[fd00::1]:51820", "endpoint=192.168.1.2:7",
+               "persistent_keepalive_interval=25", "replace_allowed_ips=true",
+               "allowed_ip=10.1.2.3/24", "allowed_ip=fd00::/64", "protocol_version=1"});
     REQUIRE_FALSE(p.failure);
     REQUIRE(p.ops.size() == 11);
     CHECK(std::get<op::Peer>(p.ops[0]).key.bytes[0] == 0x01);
@@ -63,7 +65,8 @@ TEST_CASE("peer keys: everything wg set / wg setconf sends") {
 }
 
 TEST_CASE("several peers in one request") {
-    SetParse p = parse({"public_key=" + kHexA, "allowed_ip=10.0.0.1/32", "public_key=" + kHexB, "remove=true"});
+    SetParse p = parse(
+        {"public_key=" + kHexA, "allowed_ip=10.0.0.1/32", "public_key=" + kHexB, "remove=true"});
     REQUIRE_FALSE(p.failure);
     REQUIRE(p.ops.size() == 4);
     CHECK(std::holds_alternative<op::Peer>(p.ops[2]));
@@ -114,7 +117,8 @@ TEST_CASE("unknown keys are EINVAL, in either section") {
 }
 
 TEST_CASE("operations before the bad line are kept, those after it are not") {
-    SetParse p = parse({"listen_port=1", "public_key=" + kHexA, "allowed_ip=nonsense", "allowed_ip=10.0.0.0/8"});
+    SetParse p = parse(
+        {"listen_port=1", "public_key=" + kHexA, "allowed_ip=nonsense", "allowed_ip=10.0.0.0/8"});
     REQUIRE(p.failure);
     CHECK(p.failure->errno_value == kErrInvalid);
     CHECK(p.ops.size() == 2);

@@ -1,7 +1,6 @@
 // UdpTransport::rebind (`wg set listen-port`, reload): moves to the new port, frees the old
 // one, keeps the old port when the new one is taken, and is a no-op for the same port.
 #include <doctest/doctest.h>
-
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>

@@ -1,7 +1,8 @@
 // io::UnixListener: 0600 socket file, stale-socket replacement, refusal of a live socket or a
 // non-socket file, cleanup on destruction, removal watch; StreamConnection request/reply.
-#include <doctest/doctest.h>
+#include "transports/unix_socket.hpp"
 
+#include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,8 +13,6 @@
 #include <fstream>
 #include <memory>
 #include <string>
-
-#include "transports/unix_socket.hpp"
 
 using namespace tunless;
 using namespace tunless::io;
@@ -105,7 +104,8 @@ TEST_CASE("watch_removal fires when the socket file is deleted") {
     REQUIRE((*loop)->run_once(std::chrono::milliseconds(50)));
     CHECK(fired == 0);
     REQUIRE(::unlink(path.c_str()) == 0);
-    for (int i = 0; i < 10 && fired == 0; ++i) REQUIRE((*loop)->run_once(std::chrono::milliseconds(50)));
+    for (int i = 0; i < 10 && fired == 0; ++i)
+        REQUIRE((*loop)->run_once(std::chrono::milliseconds(50)));
     CHECK(fired == 1);
 }
 
@@ -124,13 +124,15 @@ TEST_CASE("StreamConnection: request in, reply out, closed at client EOF") {
     auto client = connect_unix(path, std::chrono::seconds(1));
     REQUIRE(client);
     REQUIRE(::write(client->get(), "hi\n", 3) == 3);
-    for (int i = 0; i < 10 && !echo.conn; ++i) REQUIRE((*loop)->run_once(std::chrono::milliseconds(20)));
+    for (int i = 0; i < 10 && !echo.conn; ++i)
+        REQUIRE((*loop)->run_once(std::chrono::milliseconds(20)));
     for (int i = 0; i < 5; ++i) REQUIRE((*loop)->run_once(std::chrono::milliseconds(20)));
     char buf[32] = {};
     REQUIRE(::read(client->get(), buf, sizeof buf) == 8);
     CHECK(std::string(buf) == "echo hi\n");
     ::shutdown(client->get(), SHUT_WR);
-    for (int i = 0; i < 10 && !echo.closed; ++i) REQUIRE((*loop)->run_once(std::chrono::milliseconds(20)));
+    for (int i = 0; i < 10 && !echo.closed; ++i)
+        REQUIRE((*loop)->run_once(std::chrono::milliseconds(20)));
     CHECK(echo.closed);
     CHECK(echo.conn->closed());
 }

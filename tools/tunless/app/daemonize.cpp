@@ -49,7 +49,8 @@ void null_stdio() {
 
 Result<int> daemonize() {
     int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return fail(Errc::kIo, std::string("pipe: ") + std::strerror(errno));
+    if (::pipe2(p, O_CLOEXEC) != 0)
+        return fail(Errc::kIo, std::string("pipe: ") + std::strerror(errno));
     std::fflush(stdout);
     std::fflush(stderr);
     const pid_t first = ::fork();
@@ -94,7 +95,8 @@ Result<PidFile> PidFile::create(const std::string& path) {
         const ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
         std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "?";
         while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-        return fail(Errc::kAlreadyExists, "pidfile " + path + " is held by a running tunless (pid " + pid + ")");
+        return fail(Errc::kAlreadyExists,
+                    "pidfile " + path + " is held by a running tunless (pid " + pid + ")");
     }
     const std::string text = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd.get(), 0) != 0 ||

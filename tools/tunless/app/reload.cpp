@@ -29,7 +29,8 @@ const cfg::PeerEntry* find_entry(const cfg::Config& c, const crypto::PublicKey& 
 void warn_restart_only(const cfg::Config& prev, const cfg::Config& next) {
     const auto& a = prev.iface;
     const auto& b = next.iface;
-    if (a.addresses != b.addresses) log::warn("reload: Address changed; restart tunless to apply it");
+    if (a.addresses != b.addresses)
+        log::warn("reload: Address changed; restart tunless to apply it");
     if (a.mtu != b.mtu) log::warn("reload: MTU changed; restart tunless to apply it");
     if (a.dns != b.dns || a.dns_search != b.dns_search) {
         log::warn("reload: DNS changed; restart tunless to apply it");
@@ -40,12 +41,15 @@ void reload_interface(Node& node, const cfg::Config& prev, const cfg::Config& ne
     wg::Device& dev = node.device();
     const crypto::PrivateKey* current = dev.private_key();
     if (next.iface.private_key &&
-        (current == nullptr || !crypto::constant_time_equal(current->view(), next.iface.private_key->view()))) {
+        (current == nullptr ||
+         !crypto::constant_time_equal(current->view(), next.iface.private_key->view()))) {
         dev.set_private_key(*next.iface.private_key);
-        log::info("reload: new private key; public key {}", crypto::key_to_base64(dev.public_key().view()));
+        log::info("reload: new private key; public key {}",
+                  crypto::key_to_base64(dev.public_key().view()));
     }
     const std::uint16_t want = next.iface.listen_port;
-    const bool port_changed = want != 0 ? want != node.udp().local_port() : prev.iface.listen_port != 0;
+    const bool port_changed =
+        want != 0 ? want != node.udp().local_port() : prev.iface.listen_port != 0;
     if (port_changed) {
         if (Status st = node.udp().rebind(want); !st) {
             log::error("reload: cannot move to UDP port {} ({}); staying on {}", want,
@@ -57,7 +61,8 @@ void reload_interface(Node& node, const cfg::Config& prev, const cfg::Config& ne
 }
 
 // One [Peer] of the new file: add it, or update it in place (sessions survive).
-void reload_peer(Node& node, const cfg::Config& prev, const cfg::PeerEntry& entry, const std::string& file) {
+void reload_peer(Node& node, const cfg::Config& prev, const cfg::PeerEntry& entry,
+                 const std::string& file) {
     wg::Device& dev = node.device();
     const std::string who = crypto::public_key_short(entry.public_key);
     const cfg::PeerEntry* old = find_entry(prev, entry.public_key);
@@ -67,18 +72,21 @@ void reload_peer(Node& node, const cfg::Config& prev, const cfg::PeerEntry& entr
     // An unchanged Endpoint line keeps the endpoint the peer roamed to (wg semantics), unless
     // there is none yet: a host name that did not resolve at start-up (no data call yet) is
     // tried again, so a reload after the link comes up fixes it.
-    if (old != nullptr && old->endpoint == entry.endpoint && running && running->endpoint.is_set()) {
+    if (old != nullptr && old->endpoint == entry.endpoint && running &&
+        running->endpoint.is_set()) {
         wanted.endpoint.reset();
     }
     const wg::PeerConfig pc = make_peer_config(wanted, file);
     if (!id) {
         auto added = dev.add_peer(pc);
         if (!added) {
-            log::error("{}:{}: reload: peer {} rejected: {}", file, entry.line, who, added.error().message);
+            log::error("{}:{}: reload: peer {} rejected: {}", file, entry.line, who,
+                       added.error().message);
             return;
         }
         log::info("reload: peer {} added", who);
-        if (pc.persistent_keepalive_s != 0 && pc.endpoint.is_set()) node.data_path().initiate(*added);
+        if (pc.persistent_keepalive_s != 0 && pc.endpoint.is_set())
+            node.data_path().initiate(*added);
         return;
     }
     const auto& before = running;
@@ -88,11 +96,13 @@ void reload_peer(Node& node, const cfg::Config& prev, const cfg::PeerEntry& entr
                          !same_psk(dev.preshared_key(*id), pc.preshared_key);
     if (!changed) return;
     if (Status st = dev.update_peer(*id, pc); !st) {
-        log::error("{}:{}: reload: peer {} not updated: {}", file, entry.line, who, st.error().message);
+        log::error("{}:{}: reload: peer {} not updated: {}", file, entry.line, who,
+                   st.error().message);
         return;
     }
     log::info("reload: peer {} updated", who);
-    const bool keepalive_on = before && before->persistent_keepalive_s == 0 && pc.persistent_keepalive_s != 0;
+    const bool keepalive_on =
+        before && before->persistent_keepalive_s == 0 && pc.persistent_keepalive_s != 0;
     auto after = dev.peer_status(*id);
     if (keepalive_on && after && after->endpoint.is_set()) node.data_path().initiate(*id);
 }

@@ -22,7 +22,8 @@ enum class ReloadOutcome {
     kNeedsRestart,  // it cannot; the reloader logs that a restart is needed for them
 };
 // Called on SIGHUP after the WireGuard part of the reload succeeded. Must not block.
-using ReloadHandler = std::function<ReloadOutcome(const cfg::Config& previous, const cfg::Config& next)>;
+using ReloadHandler =
+    std::function<ReloadOutcome(const cfg::Config& previous, const cfg::Config& next)>;
 
 class ServiceHooks {
 public:
@@ -37,7 +38,8 @@ public:
     ReloadOutcome reload(const cfg::Config& previous, const cfg::Config& next) const {
         ReloadOutcome out = ReloadOutcome::kApplied;
         for (const auto& r : reloaders_) {
-            if (r(previous, next) == ReloadOutcome::kNeedsRestart) out = ReloadOutcome::kNeedsRestart;
+            if (r(previous, next) == ReloadOutcome::kNeedsRestart)
+                out = ReloadOutcome::kNeedsRestart;
         }
         return out;
     }

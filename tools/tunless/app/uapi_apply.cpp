@@ -14,8 +14,8 @@ namespace {
 struct PendingPeer {
     wg::PeerConfig cfg;
     std::optional<wg::PeerId> existing;
-    bool dummy = false;           // our own key, removed, or update_only on a new peer
-    bool keepalive_on = false;    // persistent keepalive went from 0 to non-zero
+    bool dummy = false;         // our own key, removed, or update_only on a new peer
+    bool keepalive_on = false;  // persistent keepalive went from 0 to non-zero
 };
 
 class SetApplier {

@@ -57,7 +57,8 @@ void stack_counters(uapi::KeyValues& kv, const net::Stack& stack) {
     put(kv, "netstack.delivered_packets", s.delivered_packets);
     put(kv, "netstack.egress_packets", s.egress_packets);
     for (std::size_t i = 0; i < net::kInjectDropCount; ++i) {
-        put(kv, "netstack.drop." + std::string(net::inject_drop_name(static_cast<net::InjectDrop>(i))),
+        put(kv,
+            "netstack.drop." + std::string(net::inject_drop_name(static_cast<net::InjectDrop>(i))),
             s.dropped[i]);
     }
     put(kv, "netstack.tcp_connections", s.tcp_connections);

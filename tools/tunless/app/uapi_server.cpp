@@ -79,13 +79,15 @@ Result<std::unique_ptr<UapiServer>> UapiServer::start(Node& node, const std::str
                                                       std::function<void()> on_socket_removed) {
     std::unique_ptr<UapiServer> s(new UapiServer(node, name));
     UapiServer* self = s.get();
-    auto l = bind_socket(node.loop(), name, [self](io::UniqueFd fd) { self->on_accept(std::move(fd)); });
+    auto l =
+        bind_socket(node.loop(), name, [self](io::UniqueFd fd) { self->on_accept(std::move(fd)); });
     if (!l) return l.error();
     s->listener_ = std::move(*l);
     if (Status st = s->listener_->watch_removal(std::move(on_socket_removed)); !st) {
         log::warn("control socket: cannot watch for its removal: {}", st.error().message);
     }
-    s->sweep_timer_ = node.loop().add_periodic(std::chrono::seconds(5), [self] { self->sweep_idle(); });
+    s->sweep_timer_ =
+        node.loop().add_periodic(std::chrono::seconds(5), [self] { self->sweep_idle(); });
     log::info("control socket: {} (wg show {})", s->listener_->path(), name);
     return s;
 }
@@ -114,9 +116,8 @@ void UapiServer::on_input(io::StreamConnection& c) {
                 if (c.eof()) c.close_after_flush();
                 return;
             case uapi::Framed::Kind::kClose:
-                log::debug("control socket: {}; closing", f.failure.message.empty()
-                                                              ? "incomplete request"
-                                                              : f.failure.message);
+                log::debug("control socket: {}; closing",
+                           f.failure.message.empty() ? "incomplete request" : f.failure.message);
                 c.close();
                 return;
             case uapi::Framed::Kind::kReject:
@@ -143,7 +144,8 @@ bool UapiServer::serve(io::StreamConnection& c, const uapi::Request& r) {
         case uapi::Operation::kGetTunless:
             c.send(uapi::serialize_pairs(tunless_counters(node_, name_)) + uapi::errno_reply(0));
             return true;
-        case uapi::Operation::kSet: break;
+        case uapi::Operation::kSet:
+            break;
     }
     uapi::SetParse parsed = uapi::parse_set(r.lines);
     ApplyResult applied = apply_set(node_, parsed.ops);
@@ -163,7 +165,8 @@ bool UapiServer::serve(io::StreamConnection& c, const uapi::Request& r) {
 void UapiServer::on_closed(io::StreamConnection& c) {
     // Destroyed after this callback returns (we are inside its event handler).
     node_.loop().post([this, p = &c] {
-        auto it = std::find_if(conns_.begin(), conns_.end(), [p](const auto& u) { return u.get() == p; });
+        auto it =
+            std::find_if(conns_.begin(), conns_.end(), [p](const auto& u) { return u.get() == p; });
         if (it != conns_.end()) conns_.erase(it);
     });
 }
