@@ -217,6 +217,7 @@ std::optional<PeerStatus> Device::peer_status(PeerId id) const {
     s.rx_bytes = p->rx_bytes;
     s.tx_bytes = p->tx_bytes;
     s.has_preshared_key = p->has_psk;
+    s.handshake_retries = p->timers.handshake_attempts();
     const Keypair* kp = p->keypairs.current();
     s.has_session = kp != nullptr && kp->send_counter < kRejectAfterMessages &&
                     !p->timers.session_expired();

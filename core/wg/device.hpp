@@ -57,6 +57,7 @@ struct PeerStatus {
     std::uint64_t tx_bytes = 0;
     bool has_preshared_key = false;
     bool has_session = false;  // a current keypair that may still send (not expired)
+    std::uint32_t handshake_retries = 0;  // retransmissions of the unanswered initiation
 };
 
 struct DeviceStats {

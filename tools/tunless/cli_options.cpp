@@ -115,9 +115,6 @@ Result<CliOptions> parse_cli(std::span<const char* const> args) {
         o.command != Command::kHelp) {
         return fail(Errc::kInvalidArgument, "--name belongs to `tunless up` and `tunless status`");
     }
-    if (o.config && o.state_dir) {
-        return fail(Errc::kInvalidArgument, "use either -c FILE or --state-dir DIR, not both");
-    }
     return o;
 }
 
@@ -136,6 +133,8 @@ Commands:
                          DIR/tunless.conf, creating it with a fresh key on first start
                          (DIR: /var/lib/tunless if writable, else $XDG_STATE_HOME/tunless
                          or ~/.local/state/tunless). --check validates and exits.
+                         With -c and --state-dir, DIR keeps only state (the handshake
+                         timestamp floor, docs/reliability.md).
       [--name NAME]      Control socket /var/run/wireguard/NAME.sock, so `wg show NAME`
                          and `wg set NAME ...` work (default: the config file's name
                          without extension, like wg-quick; "tunless" for the state dir).

@@ -133,7 +133,8 @@ int run_up(const CliOptions& o) {
         }
         daemon_options.ready_fd = *ready;
     }
-    daemon_options.state_dir = o.config ? std::string() : path.substr(0, path.rfind('/'));
+    daemon_options.state_dir =
+        o.config ? absolute(o.state_dir.value_or("")) : path.substr(0, path.rfind('/'));
     daemon_options.verbosity = o.verbosity;
     if (Status st = app::run_daemon(report.config, daemon_options); !st) {
         log::error("{}", st.error().message);

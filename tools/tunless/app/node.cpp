@@ -6,7 +6,7 @@
 
 namespace tunless::app {
 
-Node::Node(const Options& options) : options_(options), device_(rng_, wall_) {}
+Node::Node(const Options& options) : options_(options), device_(rng_, shifted_wall_) {}
 
 Node::~Node() {
     if (loop_ && path_) loop_->remove_deadline_provider(*path_);
@@ -54,7 +54,49 @@ Status Node::start(const cfg::Config& config) {
     auto peers = add_configured_peers(config, device_);
     if (!peers) return peers.error();
     startup_peers_ = std::move(*peers);
+    start_resilience();
     return {};
+}
+
+void Node::start_resilience() {
+    if (const std::string dir = timestamp_state_dir(options_.state_dir); !dir.empty()) {
+        timestamps_ = std::make_unique<TimestampGuard>(dir, device_);
+    }
+    refresher_ = std::make_unique<EndpointRefresher>(device_, std::make_unique<GaiHostLookup>(*loop_));
+    refresher_->set_peers(config_);
+    refresher_->set_on_update([this](wg::PeerId id) { path_->initiate(id); });
+    loop_->add_periodic(kRefreshCheckInterval, [this] {
+        refresher_->tick(loop_->now());
+        if (timestamps_) timestamps_->check();
+    });
+    auto nl = io::NetlinkMonitor::open(*loop_, [this] { on_network_change(); });
+    if (nl) {
+        netlink_ = std::move(*nl);
+    } else {
+        log::warn("network change monitor unavailable ({}): re-contacting peers only on timers",
+                  nl.error().message);
+    }
+}
+
+// A new local address (cellular re-attach) or link flap: contact every peer with a known
+// endpoint now, so carrier NAT mappings and the peer's idea of our endpoint (roaming,
+// WireGuard paper §2.1) follow at once instead of after keepalive/rekey timers. The UDP socket
+// is bound to the wildcard address, so it needs no rebind.
+void Node::on_network_change() {
+    std::size_t contacted = 0;
+    for (wg::PeerId id : device_.peer_ids()) {
+        auto st = device_.peer_status(id);
+        if (!st || !st->endpoint.is_set()) continue;
+        path_->initiate(id);
+        ++contacted;
+    }
+    log::info("network changed: handshaking with {} peer(s)", contacted);
+    refresher_->refresh_all(loop_->now(), "network changed");
+}
+
+void Node::set_config(const cfg::Config& config) {
+    config_ = config;
+    if (refresher_) refresher_->set_peers(config_);
 }
 
 Status Node::run() {
@@ -62,11 +104,13 @@ Status Node::run() {
     // so a node behind NAT becomes reachable without waiting for its own traffic.
     for (wg::PeerId id : startup_peers_) path_->initiate(id);
     Status st = loop_->run();
+    if (timestamps_) timestamps_->check();
     log_status();
     return st;
 }
 
 void Node::report_event(const wg::Event& e) {
+    if (refresher_) refresher_->on_event(loop_->now(), e);
     auto st = device_.peer_status(e.peer);
     const std::string who = st ? crypto::public_key_short(st->public_key) : "?";
     const std::string where = st ? st->endpoint.to_string() : "?";

@@ -14,9 +14,12 @@
 #include "netstack/stack.hpp"
 #include "tools/tunless/app/daemon.hpp"
 #include "tools/tunless/app/data_path.hpp"
+#include "tools/tunless/app/endpoint_refresh.hpp"
 #include "tools/tunless/app/service_hooks.hpp"
+#include "tools/tunless/app/timestamp_store.hpp"
 #include "transports/clock.hpp"
 #include "transports/event_loop.hpp"
+#include "transports/netlink_monitor.hpp"
 #include "transports/udp_transport.hpp"
 
 namespace tunless::app {
@@ -44,18 +47,22 @@ public:
     // Counter and reload hooks of the services (control socket, SIGHUP).
     ServiceHooks& hooks() { return hooks_; }
     // After a successful reload: the config now in effect.
-    void set_config(const cfg::Config& config) { config_ = config; }
+    void set_config(const cfg::Config& config);
 
     // Counter lines for the log (SIGUSR1, shutdown).
     void log_status();
 
 private:
     void report_event(const wg::Event& e);
+    // Resilience (docs/reliability.md): timestamp floor, endpoint re-resolution, netlink.
+    void start_resilience();
+    void on_network_change();
 
     Options options_;
     cfg::Config config_;
     SystemRng rng_;
     io::SystemWallClock wall_;
+    OffsetWallClock shifted_wall_{wall_, test_wall_offset_from_env()};  // offset 0 unless testing
     std::unique_ptr<io::EventLoop> loop_;
     wg::Device device_;
     std::unique_ptr<io::UdpTransport> udp_;
@@ -63,6 +70,9 @@ private:
     std::unique_ptr<net::Stack> stack_;
     std::vector<wg::PeerId> startup_peers_;
     ServiceHooks hooks_;
+    std::unique_ptr<TimestampGuard> timestamps_;
+    std::unique_ptr<EndpointRefresher> refresher_;
+    std::unique_ptr<io::NetlinkMonitor> netlink_;
 };
 
 }  // namespace tunless::app
