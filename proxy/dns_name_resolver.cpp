@@ -7,14 +7,10 @@ namespace tunless::proxy {
 
 NameResolver::RequestId DnsNameResolver::resolve(std::string_view name, Callback cb) {
     const RequestId id = next_id_++;
-    auto handle =
-        resolver_.resolve(name, pref_, [this, id, cb = std::move(cb)](Result<IpAddress> r) {
+    auto handle = resolver_.resolve_all(
+        name, pref_, [this, id, cb = std::move(cb)](Result<std::vector<IpAddress>> r) {
             pending_.erase(id);  // the lookup is over: its Handle has nothing left to cancel
-            if (!r) {
-                cb(r.error());
-                return;
-            }
-            cb(std::vector<IpAddress>{*r});
+            cb(std::move(r));
         });
     pending_.emplace(id, std::move(handle));
     return id;

@@ -1,7 +1,8 @@
 // DnsNameResolver: proxy::NameResolver (the interface the SOCKS5/HTTP servers and TCP forwards
 // call) implemented by DnsResolver, so names resolve over the mesh when [Interface] DNS= is set
-// and through the system resolver otherwise. Returns the one address DnsResolver picked for
-// the configured family preference. Owned by the daemon next to the DnsResolver.
+// and through the system resolver otherwise. Returns every address DnsResolver found, in
+// the configured family preference, preferred family first. Owned by the daemon next to the
+// DnsResolver.
 #pragma once
 
 #include <map>

@@ -61,10 +61,10 @@ struct DnsResolver::Lookup {
     dns::HostName name;
     std::string text;  // as given, for error messages
     FamilyPreference pref = FamilyPreference::kPreferV4;
-    Callback cb;
+    AllCallback cb;
     std::array<Query, 2> queries;  // in preference order
     std::size_t query_count = 0;
-    std::optional<Result<IpAddress>> result;  // set: deliver from on_timer
+    std::optional<Result<std::vector<IpAddress>>> result;  // set: deliver from on_timer
     std::unique_ptr<SystemRequest> system;
     Instant next_poll = kNever;
     bool started = false;  // queries go out from on_timer, never from inside resolve()
@@ -125,6 +125,17 @@ DnsResolver::~DnsResolver() {
 
 DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference pref,
                                          Callback cb) {
+    return resolve_all(name, pref, [cb = std::move(cb)](Result<std::vector<IpAddress>> r) {
+        if (!r) {
+            cb(r.error());
+            return;
+        }
+        cb(r->front());
+    });
+}
+
+DnsResolver::Handle DnsResolver::resolve_all(std::string_view name, FamilyPreference pref,
+                                             AllCallback cb) {
     auto l = std::make_unique<Lookup>();
     l->text = std::string(name.substr(0, dns::kMaxNameOctets));
     l->pref = pref;
@@ -137,9 +148,9 @@ DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference
         ++stats_.literals;
         const bool wrong = (pref == FamilyPreference::kOnlyV4 && !ip->is_v4()) ||
                            (pref == FamilyPreference::kOnlyV6 && !ip->is_v6());
-        l->result =
-            wrong ? Result<IpAddress>(fail(Errc::kNotFound, l->text + ": wrong address family"))
-                  : Result<IpAddress>(*ip);
+        using R = Result<std::vector<IpAddress>>;
+        l->result = wrong ? R(fail(Errc::kNotFound, l->text + ": wrong address family"))
+                          : R(std::vector<IpAddress>{*ip});
         return Handle(this, add_lookup(std::move(l)));
     }
     auto host = dns::HostName::parse(name);
@@ -343,20 +354,24 @@ void DnsResolver::poll_system(Lookup& l, Instant now) {
     l.next_poll = kNever;
     addrinfo* res = l.system->cb.ar_result;
     l.system->cb.ar_result = nullptr;
-    std::optional<IpAddress> first;
-    std::optional<IpAddress> other;
+    std::vector<IpAddress> preferred;
+    std::vector<IpAddress> other;
     const bool want_v6 =
         l.pref == FamilyPreference::kPreferV6 || l.pref == FamilyPreference::kOnlyV6;
     for (addrinfo* ai = (rc == 0 ? res : nullptr); ai != nullptr; ai = ai->ai_next) {
         auto ep = io::from_socket_address(ai->ai_addr, ai->ai_addrlen);
         if (!ep) continue;
-        auto& slot = ep->ip.is_v6() == want_v6 ? first : other;
-        if (!slot) slot = ep->ip;
+        auto& list = ep->ip.is_v6() == want_v6 ? preferred : other;
+        if (std::find(list.begin(), list.end(), ep->ip) == list.end() &&
+            list.size() < dns::kMaxAddresses) {
+            list.push_back(ep->ip);
+        }
     }
     if (res != nullptr) ::freeaddrinfo(res);
     l.system.reset();
-    if (first || other) {
-        finish(l, first ? *first : *other);
+    if (!preferred.empty() || !other.empty()) {
+        preferred.insert(preferred.end(), other.begin(), other.end());
+        finish(l, std::move(preferred));
     } else if (rc == 0 || rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY) {
         finish(l, fail(Errc::kNotFound, "resolve " + l.text + ": no address"));
     } else {
@@ -366,9 +381,22 @@ void DnsResolver::poll_system(Lookup& l, Instant now) {
 
 // --- completion -----------------------------------------------------------------------------
 
-void DnsResolver::finish(Lookup& l, Result<IpAddress> result) {
+void DnsResolver::finish(Lookup& l, Result<std::vector<IpAddress>> result) {
     if (!l.result) l.result = std::move(result);
     has_ready_ = true;
+}
+
+// The addresses of query `first` (the most preferred family that has some), then those of
+// the queries after it that have already answered.
+std::vector<IpAddress> DnsResolver::collect(const Lookup& l, std::size_t first) {
+    std::vector<IpAddress> out;
+    for (std::size_t i = first; i < l.query_count; ++i) {
+        const dns::Response& r = l.queries[i].response;
+        if (l.queries[i].state != QueryState::kAnswered) continue;
+        out.insert(out.end(), r.addresses.begin(),
+                   r.addresses.begin() + static_cast<std::ptrdiff_t>(r.address_count));
+    }
+    return out;
 }
 
 // Decides a mesh lookup once the preferred family answered, or every family is done.
@@ -382,7 +410,7 @@ void DnsResolver::decide(Lookup& l) {
             break;  // a more preferred family is still out: wait for it
         }
         if (q.state == QueryState::kAnswered && q.response.address_count > 0) {
-            finish(l, q.response.addresses[0]);
+            finish(l, collect(l, i));
             return;
         }
         if (q.error != Errc::kNotFound) worst = q.error;

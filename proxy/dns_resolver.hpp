@@ -63,6 +63,7 @@ struct DnsResolverStats {
 class DnsResolver final : public io::DeadlineProvider {
 public:
     using Callback = std::function<void(Result<IpAddress>)>;
+    using AllCallback = std::function<void(Result<std::vector<IpAddress>>)>;
     using Clock = std::function<Instant()>;
     using Id = std::uint64_t;
 
@@ -94,6 +95,10 @@ public:
     // cancelled first. Errors: kInvalidArgument (not a host name), kNotFound (NXDOMAIN, no
     // address), kTimedOut, kLimitReached (too many lookups), kProtocol (truncated/SERVFAIL).
     [[nodiscard]] Handle resolve(std::string_view name, FamilyPreference pref, Callback cb);
+    // Like resolve(), but every address found (never empty on success), the preferred family
+    // first (with DNS= servers: the other family only if its answer was already in), for
+    // callers that pick among them (e.g. the first address the mesh routes).
+    [[nodiscard]] Handle resolve_all(std::string_view name, FamilyPreference pref, AllCallback cb);
 
     Instant next_deadline() const override;
     void on_timer(Instant now) override;
@@ -115,7 +120,8 @@ private:
     bool send_attempt(Lookup& l, Query& q);
     void on_response(Lookup& l, Query& q, ByteView payload);
     void decide(Lookup& l);
-    void finish(Lookup& l, Result<IpAddress> result);
+    static std::vector<IpAddress> collect(const Lookup& l, std::size_t first);
+    void finish(Lookup& l, Result<std::vector<IpAddress>> result);
     void poll_system(Lookup& l, Instant now);
     void cache_store(const std::string& key, std::vector<IpAddress> addrs, std::uint32_t ttl_s,
                      Instant now);

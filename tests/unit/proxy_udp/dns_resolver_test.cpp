@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proxy/dns_message.hpp"
+#include "proxy/dns_name_resolver.hpp"
 #include "proxy/dns_resolver.hpp"
 #include "tests/unit/netstack/test_env.hpp"
 
@@ -245,6 +246,50 @@ TEST_CASE("resolver: names that are not host names fail without a query") {
     REQUIRE(out.calls == 1);
     CHECK(out.result->error().code == Errc::kInvalidArgument);
     CHECK(take_queries().empty());
+}
+
+TEST_CASE("resolver: resolve_all lists the preferred family first, then answers already in") {
+    Fixture f;
+    std::optional<Result<std::vector<IpAddress>>> all;
+    auto h = f.resolver.resolve_all("multi.test", FamilyPreference::kPreferV4,
+                                    [&](Result<std::vector<IpAddress>> r) { all = std::move(r); });
+    f.tick();
+    auto qs = take_queries();
+    REQUIRE(qs.size() == 2);  // A (preferred), AAAA
+    reply(qs[1], answer(qs[1], IpAddress::parse("fd00::7")));
+    Bytes two = answer(qs[0], IpAddress::parse("10.0.0.7"));
+    // A second A record, owner by pointer to the question.
+    const std::uint8_t rr[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 8};
+    two[7] = 2;
+    two.insert(two.end(), std::begin(rr), std::end(rr));
+    reply(qs[0], two);
+    f.tick();
+    REQUIRE(all.has_value());
+    REQUIRE(all->has_value());
+    const std::vector<IpAddress> want = {*IpAddress::parse("10.0.0.7"),
+                                         *IpAddress::parse("10.0.0.8"),
+                                         *IpAddress::parse("fd00::7")};
+    CHECK(all->value() == want);
+}
+
+TEST_CASE("resolver: the NameResolver adapter delivers every address and cancels by id") {
+    Fixture f;
+    proxy::DnsNameResolver names(f.resolver, FamilyPreference::kOnlyV4);
+    std::optional<Result<std::vector<IpAddress>>> got;
+    int cancelled_calls = 0;
+    names.resolve("adapter.test", [&](Result<std::vector<IpAddress>> r) { got = std::move(r); });
+    auto dropped = names.resolve("dropped.test",
+                                 [&](Result<std::vector<IpAddress>>) { ++cancelled_calls; });
+    names.cancel(dropped);
+    f.tick();
+    auto qs = take_queries();
+    REQUIRE(qs.size() == 1);  // the cancelled lookup never left
+    reply(qs[0], answer(qs[0], IpAddress::parse("10.0.0.9")));
+    f.tick();
+    REQUIRE(got.has_value());
+    REQUIRE(got->has_value());
+    CHECK(got->value() == std::vector<IpAddress>{*IpAddress::parse("10.0.0.9")});
+    CHECK(cancelled_calls == 0);
 }
 
 }  // namespace tunless::test
