@@ -71,7 +71,7 @@ bg peer "$WORK/peer-http.log" python3 -m http.server 8080 --bind 10.79.0.1 --dir
 bg node "$WORK/node-echo.log" $TOOL echo 127.0.0.1 5001 >/dev/null
 
 pretty "start tunless"
-spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up -v -c "$WORK/node.conf" --name "${NS_PREFIX}tl"
+spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up -v -c "$WORK/node.conf" --name "${NS_PREFIX}tl" --name "${NS_PREFIX}tl"
 tl=$LAST_PID
 wait_until 10 n peer ping -c 1 -W 1 10.79.0.2 || fail "no session with tunless"
 wait_until 5 n peer bash -c "exec 3<>/dev/tcp/10.79.0.1/8080" || fail "peer HTTP server did not start"
@@ -112,6 +112,10 @@ echo "$line" | grep -q "flows active=4 total=7 evicted=3" || fail "flow table bo
 dns_line=$(grep ' dns: mesh' "$WORK/tunless.log" | tail -n 1)
 echo "  $dns_line"
 echo "$dns_line" | grep -Eq "queries=[1-9]" || fail "DNS counters show no mesh queries"
+# The same counters through the control socket (get=tunless).
+st=$(n node "$TUNLESS_BIN" status --name "${NS_PREFIX}tl" --json) || fail "tunless status failed"
+echo "$st" | grep -Eq '"udp_proxy\.0\.flows_evicted": *"?3' || fail "get=tunless lacks udp_proxy.0.flows_evicted=3: $st"
+echo "$st" | grep -Eq '"dns\.queries": *"?[1-9]' || fail "get=tunless lacks dns.queries"
 pretty "(e) flow table bounded by MaxConnections, LRU evicted and counted: ok"
 
 kill -TERM "$tl"
