@@ -197,6 +197,21 @@ def socks_bad(auth_port, port):
     check("HTTP CONNECT to a closed port: 502",
           http(b"CONNECT 10.77.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 502"))
     check("HTTP origin-form: 400", http(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 400"))
+    def http_auth(req):
+        s = socket.create_connection(("127.0.0.1", 8081), timeout=15); s.sendall(req)
+        return s
+    s = http_auth(b"CONNECT 10.77.0.1:7000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("HTTP CONNECT without credentials: 407", recv_all(s).startswith(b"HTTP/1.1 407"))
+    s = http_auth(b"CONNECT 10.77.0.1:7000 HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic dXNlcjp3cm9uZw==\r\n\r\n")
+    check("HTTP CONNECT with a wrong password: 407", recv_all(s).startswith(b"HTTP/1.1 407"))
+    s = http_auth(b"CONNECT 10.77.0.1:7000 HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic dXNlcjpzZWNyZXQ=\r\n\r\n")
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        c = s.recv(1)
+        if not c: break
+        head += c
+    s.sendall(b"ping")
+    check("HTTP CONNECT with Basic user:secret: 200 + tunnel", head.startswith(b"HTTP/1.1 200") and recv_exact(s, 4) == b"ping")
     sys.exit(1 if failures else 0)
 
 def slow_read(host, port, path, seconds):

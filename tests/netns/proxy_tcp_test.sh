@@ -64,6 +64,11 @@ Password = secret
 [http]
 BindAddress = 127.0.0.1:8080
 
+[http]
+BindAddress = 127.0.0.1:8081
+Username = user
+Password = secret
+
 [TCPServerTunnel]
 ListenPort = 23
 Target = 127.0.0.1:2323
@@ -98,7 +103,7 @@ bg node "$WORK/echo-node.log" socat TCP-LISTEN:5556,bind=127.0.0.1,reuseaddr,for
 bg node "$WORK/ppv2.log" "$PY" "$HELPER" proxyv2 127.0.0.1 5558 >/dev/null
 
 pretty "start tunless"
-spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up ${TUNLESS_VERBOSE:+-v} -c "$WORK/node.conf"
+spawn node "$WORK/tunless.log" "$TUNLESS_BIN" up ${TUNLESS_VERBOSE:+-v} -c "$WORK/node.conf" --name "${NS_PREFIX}tl"
 tl=$LAST_PID
 wait_until 10 n peer ping -c 1 -W 1 10.77.0.2 || fail "no ping through the tunnel"
 wait_until 5 n peer bash -c "exec 3<>/dev/tcp/10.77.0.1/8000" || fail "peer HTTP server not up"
@@ -207,7 +212,7 @@ n node "$PY" "$HELPER" vanish 20 10.77.0.1 8000 big || fail "vanish clients fail
 rss_busy=$(awk '/VmHWM/ {print $2}' "/proc/$tl/status")
 zero() { local l; l=$(status "socks5 127.0.0.1:1080"); [ "$(field "$l" active)" = 0 ]; }
 wait_until 20 zero || fail "SOCKS5 connections did not return to zero: $(status 'socks5 127.0.0.1:1080')"
-for name in "socks5 127.0.0.1:1080" "socks5 127.0.0.1:1081" "http 127.0.0.1:8080" "tcp-forward mesh:23" "tcp-forward mesh:5555"; do
+for name in "socks5 127.0.0.1:1080" "socks5 127.0.0.1:1081" "http 127.0.0.1:8080" "http 127.0.0.1:8081" "tcp-forward mesh:23" "tcp-forward mesh:5555"; do
     l=$(status "$name"); echo "  $l"
     [ "$(field "$l" active)" = 0 ] || fail "$name still has active connections"
 done
