@@ -28,5 +28,6 @@ void write_wg_data_seeds(Writer& w);
 void write_netstack_seeds(Writer& w);
 void write_proxy_protocol_seeds(Writer& w);
 void write_config_seeds(Writer& w);
+void write_dns_seeds(Writer& w);
 
 }  // namespace tunless::fuzz::seeds

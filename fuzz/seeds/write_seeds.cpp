@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     run("netstack_ip", write_netstack_seeds);
     run("proxy_protocol", write_proxy_protocol_seeds);
     run("config", write_config_seeds);
+    run("dns_message", write_dns_seeds);
     std::printf("total %zu\n", total);
     return 0;
 }
