@@ -307,4 +307,28 @@ initd stop >/dev/null 2>&1 || fail "init stop failed"
 kill -0 "$ipid" 2>/dev/null && fail "daemon still running after init stop"
 initd status >/dev/null 2>&1; [ $? -eq 3 ] || fail "status of a stopped daemon is not 3"
 pretty "init script: ok"
+
+pretty "--syslog: lines reach /dev/log with facility daemon and a priority per level"
+if command -v unshare >/dev/null; then
+    # A private mount namespace with its own /dev, where a test listener plays syslogd.
+    unshare -m bash -c '
+        mount -t tmpfs none /dev || exit 77
+        python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(\"/dev/log\"); s.settimeout(3)
+out = open(sys.argv[1], \"w\")
+try:
+    while True: out.write(s.recv(4096).decode(errors=\"replace\") + \"\\n\"); out.flush()
+except socket.timeout: pass
+" "$1/syslog.txt" &
+        for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.05; done
+        timeout -s TERM 1 "$2" up -c "$1/broken.conf" --syslog >/dev/null 2>&1
+        timeout -s TERM 1 "$2" up -c "$1/good.conf" --syslog --name "$3" >/dev/null 2>&1
+        wait' _ "$WORK" "$(readlink -f "$TUNLESS_BIN")" "$NAME"
+    grep -q '^<30>.*tunless\[[0-9]*\]: INFO control socket' "$WORK/syslog.txt" ||
+        fail "no daemon.info syslog line: $(head -3 "$WORK/syslog.txt")"
+    grep -q '^<27>.*tunless\[[0-9]*\]: ERROR' "$WORK/syslog.txt" ||
+        fail "no daemon.err syslog line for the broken config: $(cat "$WORK/syslog.txt")"
+    pretty "syslog: ok"
+fi
 echo "PASS"

@@ -81,6 +81,9 @@ std::string absolute(const std::string& path) {
 }  // namespace
 
 int run_up(const CliOptions& o) {
+    if (o.syslog) {
+        log::use_syslog("tunless");
+    }
     std::string path;
     bool created = false;
     if (o.config) {
@@ -122,8 +125,8 @@ int run_up(const CliOptions& o) {
     daemon_options.config_path = absolute(path);
     daemon_options.interface_name = name;
     daemon_options.pidfile = absolute(o.pidfile.value_or(""));
-    if (o.syslog || o.daemonize) {
-        log::use_syslog("tunless");
+    if (o.daemonize && !o.syslog) {
+        log::use_syslog("tunless");  // from here on; the checks above went to the terminal
     }
     if (o.daemonize) {
         auto ready = app::daemonize();
