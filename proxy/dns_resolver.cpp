@@ -1,8 +1,5 @@
 #include "proxy/dns_resolver.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -10,7 +7,7 @@
 
 #include "netstack/udp.hpp"
 #include "proxy/dns_message.hpp"
-#include "transports/socket_address.hpp"
+#include "proxy/dns_resolver_state.hpp"
 
 namespace tunless::proxy {
 namespace {
@@ -19,61 +16,7 @@ constexpr std::uint16_t kEphemeralFirst = 49152;  // RFC 6335 §6 dynamic ports
 constexpr std::uint32_t kEphemeralCount = 16384;
 constexpr int kBindTries = 8;
 
-enum class QueryState : std::uint8_t { kIdle, kPending, kAnswered, kFailed };
-
 }  // namespace
-
-// One getaddrinfo_a request. Heap-allocated and never moved: glibc's helper thread writes into
-// `cb` until gai_error() stops returning EAI_INPROGRESS.
-struct SystemRequest {
-    gaicb cb{};
-    addrinfo hints{};
-    std::array<char, dns::kMaxNameOctets + 1> host{};
-};
-
-class DnsResolver::QuerySocket final : public net::UdpHandler {
-public:
-    QuerySocket(DnsResolver& r, Lookup& l, Query& q) : resolver_(r), lookup_(l), query_(q) {}
-    void on_datagram(net::UdpSocket& socket, const net::UdpDatagramInfo& info,
-                     ByteView payload) override;
-    std::unique_ptr<net::UdpSocket> socket;
-
-private:
-    DnsResolver& resolver_;
-    Lookup& lookup_;
-    Query& query_;
-};
-
-struct DnsResolver::Query {
-    dns::RecordType type = dns::RecordType::kA;
-    QueryState state = QueryState::kIdle;
-    std::uint16_t id = 0;
-    IpAddress server;
-    int attempts = 0;
-    Instant deadline = kNever;
-    Errc error = Errc::kTimedOut;
-    dns::Response response;
-    std::unique_ptr<QuerySocket> socket;
-};
-
-struct DnsResolver::Lookup {
-    Id id = 0;
-    dns::HostName name;
-    std::string text;  // as given, for error messages
-    FamilyPreference pref = FamilyPreference::kPreferV4;
-    AllCallback cb;
-    std::array<Query, 2> queries;  // in preference order
-    std::size_t query_count = 0;
-    std::optional<Result<std::vector<IpAddress>>> result;  // set: deliver from on_timer
-    std::unique_ptr<SystemRequest> system;
-    Instant next_poll = kNever;
-    bool started = false;  // queries go out from on_timer, never from inside resolve()
-};
-
-struct DnsResolver::CacheEntry {
-    std::vector<IpAddress> addresses;  // empty: negative entry
-    Instant expires;
-};
 
 void DnsResolver::QuerySocket::on_datagram(net::UdpSocket&, const net::UdpDatagramInfo& info,
                                            ByteView payload) {
@@ -104,23 +47,6 @@ DnsResolver::DnsResolver(DnsResolverConfig config, net::Stack* stack, Rng& rng, 
     : config_(std::move(config)), stack_(stack), rng_(rng), clock_(std::move(clock)) {
     if (stack_ == nullptr) config_.servers.clear();
     config_.attempts = std::max(config_.attempts, 1);
-}
-
-DnsResolver::~DnsResolver() {
-    for (auto& [id, l] : lookups_) {
-        if (l->system) orphans_.push_back(std::move(l));
-    }
-    lookups_.clear();
-    // glibc may still write into requests it could not cancel; they are leaked on purpose
-    // rather than freed under its helper thread (only at shutdown).
-    for (auto& o : orphans_) {
-        if (::gai_cancel(&o->system->cb) == EAI_NOTCANCELED &&
-            ::gai_error(&o->system->cb) == EAI_INPROGRESS) {
-            (void)o->system.release();
-        } else if (o->system->cb.ar_result != nullptr) {
-            ::freeaddrinfo(o->system->cb.ar_result);
-        }
-    }
 }
 
 DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference pref,
@@ -188,11 +114,7 @@ void DnsResolver::cancel(Id id) {
         auto& qs = l.queries[i].socket;
         if (qs && qs->socket) qs->socket->close();
     }
-    if (l.system && ::gai_cancel(&l.system->cb) == EAI_NOTCANCELED) {
-        orphans_.push_back(std::move(it->second));  // polled until glibc lets go of it
-    } else if (l.system && l.system->cb.ar_result != nullptr) {
-        ::freeaddrinfo(l.system->cb.ar_result);
-    }
+    if (l.system) cancel_system(it->second);
     lookups_.erase(it);
 }
 
@@ -320,65 +242,6 @@ void DnsResolver::cache_store(const std::string& key, std::vector<IpAddress> add
     it->second.expires = now + std::chrono::seconds(ttl_s);
 }
 
-// --- system resolver (no DNS= servers) ------------------------------------------------------
-
-void DnsResolver::start_system(Lookup& l) {
-    ++stats_.system_lookups;
-    l.system = std::make_unique<SystemRequest>();
-    auto& s = *l.system;
-    const auto text = l.name.view();
-    std::memcpy(s.host.data(), text.data(), text.size());
-    s.hints.ai_family = l.pref == FamilyPreference::kOnlyV4   ? AF_INET
-                        : l.pref == FamilyPreference::kOnlyV6 ? AF_INET6
-                                                              : AF_UNSPEC;
-    s.hints.ai_socktype = SOCK_STREAM;  // one entry per address
-    s.cb.ar_name = s.host.data();
-    s.cb.ar_request = &s.hints;
-    gaicb* list[1] = {&s.cb};
-    sigevent sev{};
-    sev.sigev_notify = SIGEV_NONE;  // polled from on_timer (gai_error), never waited for
-    if (int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, &sev); rc != 0) {
-        l.system.reset();
-        l.result = fail(Errc::kIo, "resolve " + l.text + ": " + ::gai_strerror(rc));
-        return;
-    }
-    l.next_poll = clock_() + config_.system_poll_interval;
-}
-
-void DnsResolver::poll_system(Lookup& l, Instant now) {
-    const int rc = ::gai_error(&l.system->cb);
-    if (rc == EAI_INPROGRESS) {
-        l.next_poll = now + config_.system_poll_interval;
-        return;
-    }
-    l.next_poll = kNever;
-    addrinfo* res = l.system->cb.ar_result;
-    l.system->cb.ar_result = nullptr;
-    std::vector<IpAddress> preferred;
-    std::vector<IpAddress> other;
-    const bool want_v6 =
-        l.pref == FamilyPreference::kPreferV6 || l.pref == FamilyPreference::kOnlyV6;
-    for (addrinfo* ai = (rc == 0 ? res : nullptr); ai != nullptr; ai = ai->ai_next) {
-        auto ep = io::from_socket_address(ai->ai_addr, ai->ai_addrlen);
-        if (!ep) continue;
-        auto& list = ep->ip.is_v6() == want_v6 ? preferred : other;
-        if (std::find(list.begin(), list.end(), ep->ip) == list.end() &&
-            list.size() < dns::kMaxAddresses) {
-            list.push_back(ep->ip);
-        }
-    }
-    if (res != nullptr) ::freeaddrinfo(res);
-    l.system.reset();
-    if (!preferred.empty() || !other.empty()) {
-        preferred.insert(preferred.end(), other.begin(), other.end());
-        finish(l, std::move(preferred));
-    } else if (rc == 0 || rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY) {
-        finish(l, fail(Errc::kNotFound, "resolve " + l.text + ": no address"));
-    } else {
-        finish(l, fail(Errc::kIo, "resolve " + l.text + ": " + ::gai_strerror(rc)));
-    }
-}
-
 // --- completion -----------------------------------------------------------------------------
 
 void DnsResolver::finish(Lookup& l, Result<std::vector<IpAddress>> result) {
@@ -476,19 +339,6 @@ void DnsResolver::on_timer(Instant now) {
     for (auto& l : done) {
         if (!*l->result) ++stats_.failures;
         if (l->cb) l->cb(std::move(*l->result));
-    }
-}
-
-void DnsResolver::reap() {
-    for (auto it = orphans_.begin(); it != orphans_.end();) {
-        auto& s = *(*it)->system;
-        if (::gai_error(&s.cb) == EAI_INPROGRESS) {
-            (*it)->next_poll = clock_() + config_.system_poll_interval;
-            ++it;
-            continue;
-        }
-        if (s.cb.ar_result != nullptr) ::freeaddrinfo(s.cb.ar_result);
-        it = orphans_.erase(it);
     }
 }
 

@@ -123,6 +123,7 @@ private:
     static std::vector<IpAddress> collect(const Lookup& l, std::size_t first);
     void finish(Lookup& l, Result<std::vector<IpAddress>> result);
     void poll_system(Lookup& l, Instant now);
+    void cancel_system(std::unique_ptr<Lookup>& l);
     void cache_store(const std::string& key, std::vector<IpAddress> addrs, std::uint32_t ttl_s,
                      Instant now);
     void reap();
