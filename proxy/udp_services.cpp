@@ -78,11 +78,12 @@ void dns_counters(const DnsResolver& r, CounterPairs& out) {
 
 Result<std::unique_ptr<UdpServices>> UdpServices::create(const cfg::Config& config,
                                                          io::EventLoop& loop, net::Stack& stack,
-                                                         DnsResolver& resolver) {
+                                                         DnsResolver& mesh_names,
+                                                         DnsResolver& host_names) {
     std::unique_ptr<UdpServices> s(new UdpServices());
     const FamilyPreference pref = family_preference(config);
     for (const auto& t : config.udp_proxy_tunnels) {
-        auto fwd = UdpProxyTunnel::create(t, loop, stack, resolver, pref);
+        auto fwd = UdpProxyTunnel::create(t, loop, stack, mesh_names, pref);
         if (!fwd)
             return fail(fwd.error().code,
                         config.file + ":" + std::to_string(t.line) + ": " + fwd.error().message);
@@ -90,14 +91,14 @@ Result<std::unique_ptr<UdpServices>> UdpServices::create(const cfg::Config& conf
         s->proxy_tunnels_.push_back(std::move(*fwd));
     }
     for (const auto& t : config.udp_server_tunnels) {
-        auto fwd = UdpServerTunnel::create(t, loop, stack, resolver, pref);
+        auto fwd = UdpServerTunnel::create(t, loop, stack, host_names, pref);
         if (!fwd)
             return fail(fwd.error().code,
                         config.file + ":" + std::to_string(t.line) + ": " + fwd.error().message);
         log::info("{}", (*fwd)->describe());
         s->server_tunnels_.push_back(std::move(*fwd));
     }
-    s->relay_ = std::make_unique<Socks5UdpRelay>(loop, stack, resolver, pref);
+    s->relay_ = std::make_unique<Socks5UdpRelay>(loop, stack, mesh_names, pref);
     s->control_ = std::make_unique<Socks5UdpControl>(loop, *s->relay_);
     return s;
 }

@@ -34,10 +34,15 @@ void dns_counters(const DnsResolver& resolver, CounterPairs& out);
 
 class UdpServices final : public io::DeadlineProvider {
 public:
-    // Opens every UDP forward of `config`. `loop`, `stack`, `resolver` must outlive this.
+    // Opens every UDP forward of `config`. Names of mesh-side targets ([UDPProxyTunnel],
+    // SOCKS5 UDP) go to `mesh_names` (DNS= over the mesh, or the system resolver); names of
+    // host-side targets ([UDPServerTunnel]) go to `host_names` (the system resolver: the
+    // target lives on the local network, as wireproxy's server tunnels dial it). `loop`,
+    // `stack` and both resolvers must outlive this.
     static Result<std::unique_ptr<UdpServices>> create(const cfg::Config& config,
                                                        io::EventLoop& loop, net::Stack& stack,
-                                                       DnsResolver& resolver);
+                                                       DnsResolver& mesh_names,
+                                                       DnsResolver& host_names);
     ~UdpServices() override;
 
     // For the SOCKS5 server's UDP ASSOCIATE (one relay shared by all SOCKS5 listeners):

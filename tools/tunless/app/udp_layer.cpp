@@ -11,6 +11,10 @@ Result<std::unique_ptr<UdpLayer>> UdpLayer::start(Node& node, proxy::Services& t
         proxy::dns_resolver_config(config), &node.stack(), node.rng(),
         [&loop = node.loop()] { return loop.now(); });
     node.loop().add_deadline_provider(*p->resolver_);
+    p->host_resolver_ =
+        std::make_unique<proxy::DnsResolver>(proxy::DnsResolverConfig{}, nullptr, node.rng(),
+                                             [&loop = node.loop()] { return loop.now(); });
+    node.loop().add_deadline_provider(*p->host_resolver_);
     if (!config.iface.dns.empty()) {
         log::info("dns: resolving proxy names over the mesh via {} DNS= server(s)",
                   config.iface.dns.size());
@@ -19,7 +23,8 @@ Result<std::unique_ptr<UdpLayer>> UdpLayer::start(Node& node, proxy::Services& t
         std::make_unique<proxy::DnsNameResolver>(*p->resolver_, proxy::family_preference(config));
     tcp.set_resolver(p->names_.get());
 
-    auto udp = proxy::UdpServices::create(config, node.loop(), node.stack(), *p->resolver_);
+    auto udp = proxy::UdpServices::create(config, node.loop(), node.stack(), *p->resolver_,
+                                          *p->host_resolver_);
     if (!udp) return udp.error();
     p->udp_ = std::move(*udp);
     node.loop().add_deadline_provider(*p->udp_);
@@ -39,6 +44,7 @@ UdpLayer::~UdpLayer() {
     udp_.reset();
     names_.reset();
     if (resolver_) node_.loop().remove_deadline_provider(*resolver_);
+    if (host_resolver_) node_.loop().remove_deadline_provider(*host_resolver_);
 }
 
 std::vector<std::string> UdpLayer::status_lines() const {

@@ -36,7 +36,8 @@ private:
 
     Node& node_;
     proxy::Services& tcp_;
-    std::unique_ptr<proxy::DnsResolver> resolver_;
+    std::unique_ptr<proxy::DnsResolver> resolver_;       // mesh-side names (DNS= or system)
+    std::unique_ptr<proxy::DnsResolver> host_resolver_;  // host-side targets: system resolver
     std::unique_ptr<proxy::DnsNameResolver> names_;
     std::unique_ptr<proxy::UdpServices> udp_;
 };
