@@ -86,7 +86,7 @@ public:
         if (splice_) {
             splice_->check_idle(ctx_.stack.now());
         } else if (parser_ && now >= deadline_) {
-            ++server_.stats_.rejected;
+            server_.stats_.reject("head_timeout");
             finish();
         }
     }
@@ -122,14 +122,14 @@ private:
             return;
         }
         if (step.progress == Progress::kError) {
-            ++server_.stats_.rejected;
+            server_.stats_.reject(http::fault_name(step.fault));
             return respond_and_close(http::status_for(step.fault), http::fault_name(step.fault));
         }
         const http::RequestHead& head = parser_->head();
         if (server_.options_.credentials &&
             http::check_proxy_authorization(head, *server_.options_.credentials) !=
                 http::AuthCheck::kOk) {
-            ++server_.stats_.rejected;
+            server_.stats_.reject("auth_failed");
             return respond_and_close(http::StatusCode::kProxyAuthenticationRequired,
                                      "authentication required");
         }
@@ -139,7 +139,7 @@ private:
             Bytes fwd(http::kMaxForwardHeadSize);
             const std::size_t n = http::write_forward_head(head, http::ForwardOptions{}, fwd);
             if (n == 0) {
-                ++server_.stats_.rejected;
+                server_.stats_.reject("cannot_forward");
                 return respond_and_close(http::StatusCode::kBadRequest, "cannot forward");
             }
             fwd.resize(n);

@@ -2,17 +2,42 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 namespace tunless::proxy {
 
+void ListenerStats::reject(const char* reason) {
+    ++rejected;
+    for (auto& [known, count] : reasons) {
+        if (known == nullptr) {
+            known = reason;
+        }
+        if (std::strcmp(known, reason) == 0) {
+            ++count;
+            return;
+        }
+    }
+    reasons.back().first = "other";  // table full: the last slot absorbs the rest
+    ++reasons.back().second;
+}
+
 std::string ListenerStats::to_line() const {
-    return fmt::format("{}: active={} total={} refused={} failed={} rejected={} to_mesh={} "
-                       "to_host={}",
-                       name, active, total, refused, failed, rejected, traffic.to_mesh,
-                       traffic.to_host);
+    std::string line = fmt::format(
+        "{}: active={} total={} refused={} failed={} rejected={} to_mesh={} to_host={}", name,
+        active, total, refused, failed, rejected, traffic.to_mesh, traffic.to_host);
+    if (rejected != 0) {
+        line += " rejects:";
+        for (const auto& [reason, count] : reasons) {
+            if (reason != nullptr) {
+                line += fmt::format(" {}={}", reason, count);
+            }
+        }
+    }
+    return line;
 }
 
 SessionTable::SessionTable(io::EventLoop& loop, ListenerStats& stats, std::uint32_t max_sessions)

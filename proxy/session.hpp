@@ -5,7 +5,9 @@
 // engineering notes §7.3.6).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <utility>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -40,8 +42,14 @@ struct ListenerStats {
     std::uint64_t failed = 0;     // could not connect to the destination
     std::uint64_t rejected = 0;   // bad protocol input, failed auth, not allowed, unsupported
     TrafficCounters traffic;
+    // Why sessions were rejected, by name (snake_case static strings: codec fault names,
+    // "auth_failed", "not_allowed"...). A fixed table: names beyond it count as "other".
+    static constexpr std::size_t kMaxReasons = 24;
+    std::array<std::pair<const char*, std::uint64_t>, kMaxReasons> reasons{};
 
-    std::string to_line() const;  // "name: active=.. total=.. ... to_mesh=.. to_host=.."
+    void reject(const char* reason);
+    // "name: active=.. total=.. ... to_mesh=.. to_host=.. [rejects: reason=n ...]"
+    std::string to_line() const;
 };
 
 class Session {

@@ -86,10 +86,7 @@ public:
         if (splice_) {
             splice_->check_idle(ctx_.stack.now());
         } else if (phase_ != Phase::kConnecting && now >= deadline_) {
-            log::debug_limited(g_log_limit, now, "socks5 {}: negotiation timed out",
-                               client_.to_string());
-            ++server_.stats_.rejected;
-            finish();
+            reject("negotiation_timeout");
         }
     }
 
@@ -113,7 +110,7 @@ private:
     void reject(const char* what) {
         log::debug_limited(g_log_limit, ctx_.loop.now(), "socks5 {}: {}", client_.to_string(),
                            what);
-        ++server_.stats_.rejected;
+        server_.stats_.reject(what);
         finish();
     }
     void finish() {
@@ -136,7 +133,7 @@ private:
                 const socks5::Method m = socks5::select_method(r.value, need_auth);
                 const auto sel = socks5::build_method_selection(m);
                 if (!send_all_small(fd_.get(), sel) || m == socks5::Method::kNoAcceptable) {
-                    return reject("no acceptable authentication method");
+                    return reject("no_acceptable_method");
                 }
                 drop_front(r.consumed);
                 phase_ = m == socks5::Method::kUserPass ? Phase::kAuth : Phase::kRequest;
@@ -148,8 +145,7 @@ private:
                                                                       r.value.password);
                 const auto status = socks5::build_auth_status(ok);
                 if (!send_all_small(fd_.get(), status) || !ok) {
-                    return reject(r.failed() ? socks5::fault_name(r.fault)
-                                             : "authentication failed");
+                    return reject(r.failed() ? socks5::fault_name(r.fault) : "auth_failed");
                 }
                 drop_front(r.consumed);
                 phase_ = Phase::kRequest;
@@ -182,7 +178,8 @@ private:
             (void)send_all_small(
                 fd_.get(),
                 socks5::build_failure_reply(socks5::Reply::kCommandNotSupported).view());
-            return reject("command not supported");
+            return reject(req.command == socks5::Command::kBind ? "bind_unsupported"
+                                                                : "udp_associate_unsupported");
         }
         phase_ = Phase::kConnecting;
         target_ = req.target;

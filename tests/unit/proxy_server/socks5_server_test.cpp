@@ -146,6 +146,7 @@ TEST_CASE("socks5 server: outside AllowedIPs 0x02, BIND 0x07, unknown name 0x04"
     f.pump();
     CHECK(f.server->stats().active == 0);
     CHECK(f.server->stats().rejected == 1);  // BIND
+    CHECK(f.server->stats().to_line().find("rejects: bind_unsupported=1") != std::string::npos);
     CHECK(f.server->stats().failed == 2);
     CHECK(f.env.sink.packets.empty());       // nothing left for the mesh
 }
