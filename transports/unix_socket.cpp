@@ -244,7 +244,8 @@ void StreamConnection::flush() {
     if (out_off_ == out_.size()) {
         out_.clear();
         out_off_ = 0;
-        if (close_after_flush_ || eof_) {
+        // At EOF, requests still buffered are served first (update_interest hands them over).
+        if (close_after_flush_ || (eof_ && in_.empty())) {
             close();
             return;
         }

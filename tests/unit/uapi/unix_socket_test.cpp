@@ -42,11 +42,16 @@ struct Echo final : StreamConnection::Handler {
     std::unique_ptr<StreamConnection> conn;
     bool closed = false;
     void on_input(StreamConnection& c) override {
-        const std::size_t nl = c.input().find('\n');
-        if (nl == std::string_view::npos) return;
-        const std::string line(c.input().substr(0, nl + 1));
-        c.consume(nl + 1);
-        c.send("echo " + line);
+        while (!c.closed() && !c.output_pending()) {
+            const std::size_t nl = c.input().find('\n');
+            if (nl == std::string_view::npos) {
+                if (c.eof()) c.close_after_flush();
+                return;
+            }
+            const std::string line(c.input().substr(0, nl + 1));
+            c.consume(nl + 1);
+            c.send("echo " + line);
+        }
     }
     void on_closed(StreamConnection&) override { closed = true; }
 };
@@ -135,6 +140,32 @@ TEST_CASE("StreamConnection: request in, reply out, closed at client EOF") {
         REQUIRE((*loop)->run_once(std::chrono::milliseconds(20)));
     CHECK(echo.closed);
     CHECK(echo.conn->closed());
+}
+
+TEST_CASE("StreamConnection: pipelined requests followed by EOF all get their replies") {
+    TempDir dir;
+    auto loop = EventLoop::create();
+    REQUIRE(loop);
+    Echo echo;
+    const std::string path = dir.path + "/echo.sock";
+    auto l = UnixListener::listen(**loop, path, [&](UniqueFd fd) {
+        auto c = StreamConnection::adopt(**loop, std::move(fd), echo, StreamConnection::Limits{});
+        REQUIRE(c);
+        echo.conn = std::move(*c);
+    });
+    REQUIRE(l);
+    auto client = connect_unix(path, std::chrono::seconds(1));
+    REQUIRE(client);
+    REQUIRE(::write(client->get(), "a\nb\nc\n", 6) == 6);
+    ::shutdown(client->get(), SHUT_WR);
+    for (int i = 0; i < 20 && !echo.closed; ++i) {
+        REQUIRE((*loop)->run_once(std::chrono::milliseconds(20)));
+    }
+    CHECK(echo.closed);
+    std::string got;
+    char buf[64];
+    for (ssize_t n; (n = ::read(client->get(), buf, sizeof buf)) > 0;) got.append(buf, n);
+    CHECK(got == "echo a\necho b\necho c\n");
 }
 
 TEST_CASE("connect_unix: kNotFound when nothing listens") {
