@@ -3,14 +3,15 @@
 # the size report. Incremental: a second run rebuilds only what changed. Needs
 # tools/cross/setup-armhf.sh (cross toolchain, armhf -dev packages) and tools/setup.sh (lwIP).
 #
-# Usage: tools/cross/build-armhf.sh [--static|--dev] [--build-dir DIR]
+# Usage: tools/cross/build-armhf.sh [--dynamic|--dev] [--build-dir DIR]
 #                                   [--toolchain FILE] [TARGET...] [-- CMAKE_ARGS...]
-#   (default)  device profile for hard-float (armhf) root filesystems, in build-armhf-size:
-#              MinSizeRel, TUNLESS_SIZE_OPT (gc-sections, LTO, -s, link maps), libsodium,
-#              Mbed TLS, fmt and libstdc++ linked in, only glibc (>= 2.34, Debian 12's symbol
-#              versions) taken from the device.
-#   --static   fully static (TUNLESS_FULLY_STATIC), in build-armhf-static: one file that runs on
-#              any ARMv7 Linux, hard-float or soft-float (QuecOpen) userland, any glibc.
+#   (default)  the module binary (docs/quecopen.md), in build-armhf-static: MinSizeRel,
+#   or --static TUNLESS_SIZE_OPT (gc-sections, LTO, -s, link maps), TUNLESS_FULLY_STATIC: one
+#              file that runs on any ARMv7 Linux, hard-float or soft-float (QuecOpen)
+#              userland, whatever its glibc.
+#   --dynamic  the same size options with only glibc (>= 2.34, Debian 12's symbol versions)
+#              taken from a hard-float device; libsodium, Mbed TLS, fmt and libstdc++ linked
+#              in. In build-armhf-size.
 #   --dev      plain cross build (RelWithDebInfo, shared libraries) in build-armhf: the
 #              quickest check that everything compiles for 32-bit ARM.
 #   TARGET...  build only these targets (default: all).
@@ -19,7 +20,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
-profile=size
+profile=static
 build=""
 toolchain="$top/tools/cmake/toolchain-armhf.cmake"
 targets=()
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --dev) profile=dev ;;
         --static) profile=static ;;
+        --dynamic) profile=size ;;
         --build-dir) build=$2; shift ;;
         --toolchain) toolchain=$2; shift ;;
         --) shift; extra=("$@"); break ;;

@@ -4,14 +4,14 @@
 # build-armhf.sh), runs the unit tests under qemu-arm, prints the size report, and fails when
 # the stripped `tunless` binary exceeds the flash budget (1 MiB; TUNLESS_SIZE_LIMIT overrides).
 # Idempotent and incremental: a second run installs nothing and rebuilds only what changed.
-# Usage: tools/cross/ci-armhf.sh [--static] [BUILD_DIR]
-#   default: build-armhf.sh's hard-float device profile in build-armhf-size;
-#   --static: the fully static profile in build-armhf-static.
+# Usage: tools/cross/ci-armhf.sh [--dynamic] [BUILD_DIR]
+#   default: the fully static module binary in build-armhf-static (what docs/quecopen.md
+#   ships); --dynamic: the profile with glibc from the device, in build-armhf-size.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-profile=()
-build=$top/build-armhf-size
-if [ "${1:-}" = "--static" ]; then profile=(--static); build=$top/build-armhf-static; shift; fi
+profile=(--static)
+build=$top/build-armhf-static
+if [ "${1:-}" = "--dynamic" ]; then profile=(--dynamic); build=$top/build-armhf-size; shift; fi
 build=${1:-$build}
 limit=${TUNLESS_SIZE_LIMIT:-1048576}
 start=$(date +%s)
@@ -24,7 +24,7 @@ step "dependencies"
 step "build"
 # The size report printed here checks no limit, so a failure is a build failure; the budget is
 # checked last, after the tests have run.
-TUNLESS_SIZE_LIMIT=0 "$top/tools/cross/build-armhf.sh" ${profile[@]+"${profile[@]}"} \
+TUNLESS_SIZE_LIMIT=0 "$top/tools/cross/build-armhf.sh" "${profile[@]}" \
     --build-dir "$build"
 
 step "unit tests under qemu-arm"

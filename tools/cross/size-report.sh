@@ -3,7 +3,7 @@
 # writes <build>/maps/<target>.map): stripped file size against a limit, the shared libraries
 # it still needs on the device, and a per-component breakdown (tools/cross/map_sizes.py).
 # Usage: tools/cross/size-report.sh [--limit BYTES] [BUILD_DIR [TARGET]]
-#   BUILD_DIR defaults to build-armhf-size, TARGET to tunless. Exit 1 if the stripped file
+#   BUILD_DIR defaults to build-armhf-static, TARGET to tunless. Exit 1 if the stripped file
 #   exceeds --limit, 2 if the executable or its map is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,7 +11,7 @@ top=$(cd "$here/../.." && pwd)
 
 limit=0
 if [ "${1:-}" = "--limit" ]; then limit=$2; shift 2; fi
-build=${1:-$top/build-armhf-size}
+build=${1:-$top/build-armhf-static}
 target=${2:-tunless}
 
 exe=$(find "$build" -path "$build/CMakeFiles" -prune -o -type f -name "$target" -perm -u+x -print |

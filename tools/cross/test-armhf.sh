@@ -4,11 +4,11 @@
 # Static executables need no loader. Dynamic ones use the multiarch libc6:armhf loader and
 # libraries (-L /), which setup-armhf.sh installs: libc6-armhf-cross's older loader under
 # /usr/arm-linux-gnueabihf does not match the multiarch libc.so.6 and crashes in pthread_create.
-# Usage: tools/cross/test-armhf.sh [BUILD_DIR]   (default build-armhf-size)
+# Usage: tools/cross/test-armhf.sh [BUILD_DIR]   (default build-armhf-static)
 #   QEMU_LD_PREFIX overrides the loader root (e.g. a vendor SDK sysroot).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$top/build-armhf-size}
+build=${1:-$top/build-armhf-static}
 prefix=/usr/arm-linux-gnueabihf
 [ -e /lib/ld-linux-armhf.so.3 ] && prefix=/
 prefix=${QEMU_LD_PREFIX:-$prefix}
