@@ -12,8 +12,8 @@
 #   --dynamic  the same size options with only glibc (>= 2.34, Debian 12's symbol versions)
 #              taken from a hard-float device; libsodium, Mbed TLS, fmt and libstdc++ linked
 #              in. In build-armhf-size.
-#   --dev      plain cross build (RelWithDebInfo, shared libraries) in build-armhf: the
-#              quickest check that everything compiles for 32-bit ARM.
+#   --dev      plain cross build (RelWithDebInfo, shared libraries, no LTO) in build-armhf:
+#              the developers' native flags, for 32-bit ARM.
 #   TARGET...  build only these targets (default: all).
 #   TUNLESS_SIZE_LIMIT (default 1048576) is the stripped-size budget the report checks
 #   (0: report only); exit status 1 when `tunless` exceeds it.
