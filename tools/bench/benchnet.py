@@ -316,6 +316,7 @@ def sniff(iface, seconds, ports):
     end = time.monotonic() + float(seconds)
     all_bytes = all_pkts = 0
     per = {p: [0, 0] for p in ports}
+    hist = {}
     while time.monotonic() < end:
         try:
             pkt = s.recv(65535)
@@ -328,9 +329,13 @@ def sniff(iface, seconds, ports):
             for port in (sp, dp):
                 if port in per:
                     per[port][0] += len(pkt); per[port][1] += 1
+                    # WireGuard message type (first byte of the UDP payload) and frame size.
+                    kind = f"{'out' if port == sp else 'in'} type{pkt[14 + ihl + 8]} {len(pkt)}B"
+                    hist.setdefault(str(port), {}).setdefault(kind, 0)
+                    hist[str(port)][kind] += 1
                     break
     print(json.dumps({"seconds": float(seconds), "all_bytes": all_bytes, "all_pkts": all_pkts,
-                      "udp_port_bytes_pkts": {str(k): v for k, v in per.items()}}), flush=True)
+                      "udp_port_bytes_pkts": {str(k): v for k, v in per.items()}, "kinds": hist}), flush=True)
 
 # ---- report --------------------------------------------------------------------------------
 
@@ -355,6 +360,9 @@ def ratio(t, ref):
 
 def report(path):
     rows = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
+    header = [l.strip()[2:] for l in open(path) if l.startswith("# ")]
+    if header:
+        print("```\n" + "\n".join(header) + "\n```\n")
     by = {}
     order = []
     for r in rows:

@@ -147,7 +147,8 @@ if [ "$MODE" = bulk ]; then
     wait_until 10 listening cli 7002 || fail "tl2 forward not up"
 fi
 
-git_rev=$(cd "$TOP" && git rev-parse --short HEAD)$(cd "$TOP" && git diff --quiet HEAD -- . 2>/dev/null || echo "+dirty")
+# "+dirty": the daemon's sources (not tests/docs) differ from HEAD in this tree.
+git_rev=$(cd "$TOP" && git rev-parse --short HEAD)$(cd "$TOP" && git diff --quiet HEAD -- core netstack proxy transports tools/tunless CMakeLists.txt 2>/dev/null || echo "+dirty")
 {
     echo "# tunless bench $(date -u +%FT%TZ) mode=$MODE commit=$git_rev RUNS=$RUNS SECONDS_PER_RUN=$SECS CASES=\"$CASES\""
     echo "# kernel $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -189,6 +190,9 @@ print(f"| tunless (UDP 51820) | {per['51820'][1]} | {per['51820'][0]} | {per['51
 print(f"| wireguard-go wgB (UDP 51821) | {per['51821'][1]} | {per['51821'][0]} | {per['51821'][0] * day / 1e6:.3f} | {idle['ctxt_wgB'] / T:.3f} |")
 print(f"\nAll frames on the veth in the window (both peers, ARP included): {idle['sniff']['all_pkts']} packets, {idle['sniff']['all_bytes']} bytes. "
       f"wireguard-go wgA (the far peer of both) ctxt switches/s: {idle['ctxt_wgA'] / T:.3f}.\n")
+for port, name in (("51820", "tunless"), ("51821", "wireguard-go wgB")):
+    kinds = idle["sniff"].get("kinds", {}).get(port, {})
+    print(f"- {name} frames by direction, WireGuard message type, size: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
 for r in rows:
     if r["kind"] == "rss":
         print(f"- tunless {r['case']}: VmRSS {r['rss']} kB (RssAnon {r['anon']} kB, RssFile {r['file']} kB), VmHWM {r['hwm']} kB")
@@ -242,7 +246,13 @@ if [ -n "${PROFILE:-}" ]; then
             perf report -i "$WORK/perf.data" --children --sort symbol -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | grep -E 'sendmmsg|recvmmsg|epoll_wait|sendmsg|recvmsg|write|read|accept|connect' | head -20
         } | sed -E "s/ +-? +-? *$//" > "${OUT%.jsonl}.perf.txt"
     fi
-    [ "$PROFILE" = strace ] && cp "$WORK/strace.txt" "${OUT%.jsonl}.strace.txt"
+    if [ "$PROFILE" = strace ]; then
+        mb=$("$PY" -c 'import json,sys; print(sum(json.loads(l)["bytes"] for l in open(sys.argv[1]) if l.startswith("{") and "\"prof\"" in l) / 1e6)' "$OUT")
+        { cat "$WORK/strace.txt"; echo "bytes moved (both runs): ${mb} MB"
+          awk -v mb="$mb" '$NF == "total" {printf "syscalls per MB: %.1f\n", $(NF-2) / mb}' "$WORK/strace.txt"
+          awk -v mb="$mb" 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" {printf "  %-12s %8.1f per MB\n", $NF, $4 / mb}' "$WORK/strace.txt"
+        } > "${OUT%.jsonl}.strace.txt"
+    fi
     pretty "profile: ${OUT%.jsonl}.$PROFILE.txt"
     exit 0
 fi
