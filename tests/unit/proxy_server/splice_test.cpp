@@ -57,7 +57,9 @@ struct Fixture {
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
         host_fd = sv[0];
         client = sv[1];
-        rt = std::make_unique<proxy::SpliceRuntime>(*loop, proxy::SpliceOptions{});
+        proxy::SpliceOptions options;
+        options.idle_timeout = std::chrono::seconds(1);
+        rt = std::make_unique<proxy::SpliceRuntime>(*loop, options);
         splice = std::make_unique<Splice>(*rt, counters, ends, io::UniqueFd(sv[0]),
                                           std::move(acceptor.accepted[0]));
         splice->start();
@@ -194,6 +196,21 @@ TEST_CASE("splice: a failed host socket resets the mesh side") {
     f.peer->take();
     REQUIRE(f.ends.how.has_value());
     CHECK(*f.ends.how != SpliceEnd::kClosed);
+    CHECK(f.peer->got_rst());
+}
+
+TEST_CASE("splice: idle for the idle timeout resets both sides; traffic postpones it") {
+    Fixture f(9106);
+    f.env.advance(std::chrono::milliseconds(600));
+    f.peer->send(ip::kAck | ip::kPsh, text("keepalive-ish"));
+    f.pump();
+    f.env.advance(std::chrono::milliseconds(600));
+    CHECK_FALSE(f.splice->check_idle(f.env.stack->now()));  // 0.6 s since the last byte
+    f.env.advance(std::chrono::milliseconds(600));
+    CHECK(f.splice->check_idle(f.env.stack->now()));
+    REQUIRE(f.ends.how.has_value());
+    CHECK(*f.ends.how == SpliceEnd::kIdle);
+    f.peer->take();
     CHECK(f.peer->got_rst());
 }
 
