@@ -214,6 +214,19 @@ def socks_bad(auth_port, port):
     check("HTTP CONNECT with Basic user:secret: 200 + tunnel", head.startswith(b"HTTP/1.1 200") and recv_exact(s, 4) == b"ping")
     sys.exit(1 if failures else 0)
 
+def limit(port):
+    """MaxConnections = 2 on this listener: a third client is refused, the two keep working."""
+    a = socks_connect("10.77.0.1", 7000, proxy=("127.0.0.1", int(port)))
+    b = socks_connect("10.77.0.1", 7000, proxy=("127.0.0.1", int(port)))
+    c = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    refused = expect_close(c)
+    ok = True
+    for s in (a, b):
+        s.sendall(b"still here")
+        ok = ok and recv_exact(s, 10) == b"still here"
+    print("third refused: %s, first two still work: %s" % (refused, ok))
+    sys.exit(0 if refused and ok else 1)
+
 def slow_read(host, port, path, seconds):
     s = socks_connect(host, int(port))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
@@ -247,4 +260,4 @@ def vanish(n, host, port, path):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"serve": serve, "echo": echo, "proxyv2": proxyv2, "socks-many": socks_many,
-     "socks-bad": socks_bad, "slow-read": slow_read, "vanish": vanish}[cmd](*args)
+     "socks-bad": socks_bad, "limit": limit, "slow-read": slow_read, "vanish": vanish}[cmd](*args)

@@ -3,7 +3,7 @@
 #
 #   ┌──────────────── ns "peer" ────────────────┐      ┌──────────── ns "node" ─────────────┐
 #   │ wireguard-go wg0 10.77.0.1/24             │      │ tunless 10.77.0.2 (lwIP inside)    │
-#   │ HTTP 10.77.0.1:8000 (50 MB file, PUT=sha) │      │ SOCKS5 127.0.0.1:1080 (+1081 auth) │
+#   │ HTTP 10.77.0.1:8000 (50 MB file, PUT=sha) │      │ SOCKS5 :1080 (+1081 auth, 1082 max 2)│
 #   │ echo 10.77.0.1:7000                       │      │ HTTP proxy 127.0.0.1:8080          │
 #   │ clients of the mesh forwards 23/5555/5557 │      │ telnetd :2323, echo :5556, PPv2 :5558│
 #   │ veth-peer 192.168.77.1 ───────────────────┼─veth─┼── veth-node 192.168.77.2           │
@@ -60,6 +60,10 @@ BindAddress = 127.0.0.1:1080
 BindAddress = 127.0.0.1:1081
 Username = user
 Password = secret
+
+[Socks5]
+BindAddress = 127.0.0.1:1082
+MaxConnections = 2
 
 [http]
 BindAddress = 127.0.0.1:8080
@@ -184,6 +188,13 @@ pretty "closed mesh port 9999: RST (connection refused)"
 n node "$PY" "$HELPER" socks-many 200 10.77.0.1 7000 65536 || fail "concurrent SOCKS5 connections failed"
 pretty "200 concurrent SOCKS5 connections: ok"
 
+# Test MaxConnections: the third client is refused and counted; the first two are unaffected.
+n node "$PY" "$HELPER" limit 1082 || fail "MaxConnections = 2 not enforced as expected"
+l=$(status "socks5 127.0.0.1:1082")
+[ "$(field "$l" refused)" = 1 ] || fail "refusal not counted: $l"
+grep -q "socks5 127.0.0.1:1082: 2 connections (MaxConnections), refusing" "$WORK/tunless.log" || fail "refusal not logged"
+pretty "MaxConnections = 2: third client refused, counted and logged; the others unaffected"
+
 # Test a slow reader next to a full-speed download.
 bg node "$WORK/slow.log" "$PY" "$HELPER" slow-read 10.77.0.1 8000 big 8 >/dev/null
 slow=${PIDS[-1]}
@@ -212,7 +223,7 @@ n node "$PY" "$HELPER" vanish 20 10.77.0.1 8000 big || fail "vanish clients fail
 rss_busy=$(awk '/VmHWM/ {print $2}' "/proc/$tl/status")
 zero() { local l; l=$(status "socks5 127.0.0.1:1080"); [ "$(field "$l" active)" = 0 ]; }
 wait_until 20 zero || fail "SOCKS5 connections did not return to zero: $(status 'socks5 127.0.0.1:1080')"
-for name in "socks5 127.0.0.1:1080" "socks5 127.0.0.1:1081" "http 127.0.0.1:8080" "http 127.0.0.1:8081" "tcp-forward mesh:23" "tcp-forward mesh:5555"; do
+for name in "socks5 127.0.0.1:1080" "socks5 127.0.0.1:1081" "socks5 127.0.0.1:1082" "http 127.0.0.1:8080" "http 127.0.0.1:8081" "tcp-forward mesh:23" "tcp-forward mesh:5555"; do
     l=$(status "$name"); echo "  $l"
     [ "$(field "$l" active)" = 0 ] || fail "$name still has active connections"
 done
