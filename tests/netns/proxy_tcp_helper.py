@@ -216,10 +216,14 @@ def socks_bad(auth_port, port):
 
 def limit(port):
     """MaxConnections = 2 on this listener: a third client is refused, the two keep working."""
-    a = socks_connect("10.77.0.1", 7000, proxy=("127.0.0.1", int(port)))
-    b = socks_connect("10.77.0.1", 7000, proxy=("127.0.0.1", int(port)))
-    c = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    refused = expect_close(c)
+    try:
+        a = socks_connect("10.77.0.1", 7000, proxy=("127.0.0.1", int(port)))
+        b = socks_connect("10.77.0.1", 7000, proxy=("127.0.0.1", int(port)))
+        c = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+        refused = expect_close(c)
+    except Exception as e:
+        print("limit test: %r" % e)
+        sys.exit(1)
     ok = True
     for s in (a, b):
         s.sendall(b"still here")

@@ -146,7 +146,9 @@ up=$(n node curl -sS --max-time 60 --socks5-hostname 127.0.0.1:1080 -T "$WORK/ww
 [ "$up" = "$big_sha" ] || fail "SOCKS5 upload: server saw SHA-256 $up"
 up=$(n node curl -sS --max-time 60 -p -x http://127.0.0.1:8080 -T "$WORK/www/big" http://10.77.0.1:8000/up) || fail "HTTP CONNECT upload failed"
 [ "$up" = "$big_sha" ] || fail "HTTP CONNECT upload: server saw SHA-256 $up"
-pretty "50 MB uploads (SOCKS5, HTTP CONNECT), SHA-256 ok"
+up=$(n node curl -sS --max-time 60 -x http://127.0.0.1:8080 -T "$WORK/www/big" http://10.77.0.1:8000/up) || fail "HTTP forwarded PUT failed"
+[ "$up" = "$big_sha" ] || fail "HTTP forwarded PUT: server saw SHA-256 $up"
+pretty "50 MB uploads (SOCKS5, HTTP CONNECT, HTTP absolute-form PUT), SHA-256 ok"
 
 # Test the forwards: telnetd, echo, PROXY v2, TCPClientTunnel; closed mesh ports send RST.
 out=$( (sleep 2) | n peer timeout 10 telnet 10.77.0.2 23 2>&1 | tr -d '\0')
