@@ -302,7 +302,7 @@ pretty "daemonize: ok"
 pretty "SysV init script: start, status, reload, stop"
 INIT="$(dirname "$0")/../../tools/init/sysv/tunless"
 initd() { n node env DEFAULTS=/nonexistent DAEMON="$(readlink -f "$TUNLESS_BIN")" CONFIG="$WORK/good.conf" \
-    IFNAME="$NAME" PIDFILE="$WORK/init.pid" sh "$INIT" "$@"; }
+    IFNAME="$NAME" PIDFILE="$WORK/init.pid" STATE_DIR="$WORK/state" sh "$INIT" "$@"; }
 initd start >"$WORK/init.log" 2>&1 || fail "init start failed: $(cat "$WORK/init.log")"
 ipid=$(cat "$WORK/init.pid"); PIDS+=("$ipid")
 initd status >"$WORK/init-status.log" 2>&1 || fail "init status failed"
@@ -310,6 +310,8 @@ grep -q "interface: $NAME" "$WORK/init-status.log" || fail "init status did not 
 initd start >/dev/null 2>&1 || fail "a second start is not idempotent"
 [ "$(cat "$WORK/init.pid")" = "$ipid" ] || fail "second start replaced the daemon"
 initd reload >/dev/null 2>&1 || fail "init reload failed"
+state_written() { ls "$WORK/state" | grep -q .; }
+wait_until 5 state_written || fail "the init script's state directory stayed empty (no timestamp floor)"
 initd stop >/dev/null 2>&1 || fail "init stop failed"
 kill -0 "$ipid" 2>/dev/null && fail "daemon still running after init stop"
 initd status >/dev/null 2>&1; [ $? -eq 3 ] || fail "status of a stopped daemon is not 3"

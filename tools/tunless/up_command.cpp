@@ -125,6 +125,9 @@ int run_up(const CliOptions& o) {
     daemon_options.config_path = absolute(path);
     daemon_options.interface_name = name;
     daemon_options.pidfile = absolute(o.pidfile.value_or(""));
+    // Before --daemonize changes the working directory to "/".
+    daemon_options.state_dir =
+        absolute(o.config ? o.state_dir.value_or("") : path.substr(0, path.rfind('/')));
     if (o.daemonize && !o.syslog) {
         log::use_syslog("tunless");  // from here on; the checks above went to the terminal
     }
@@ -136,8 +139,6 @@ int run_up(const CliOptions& o) {
         }
         daemon_options.ready_fd = *ready;
     }
-    daemon_options.state_dir =
-        o.config ? absolute(o.state_dir.value_or("")) : path.substr(0, path.rfind('/'));
     daemon_options.verbosity = o.verbosity;
     if (Status st = app::run_daemon(report.config, daemon_options); !st) {
         log::error("{}", st.error().message);
