@@ -191,7 +191,7 @@ n node "$PY" "$HELPER" socks-many 200 10.77.0.1 7000 65536 || fail "concurrent S
 pretty "200 concurrent SOCKS5 connections: ok"
 
 # Test MaxConnections: the third client is refused and counted; the first two are unaffected.
-n node "$PY" "$HELPER" limit 1082 || fail "MaxConnections = 2 not enforced as expected"
+n node "$PY" "$HELPER" limit 1082 || fail "MaxConnections = 2 not enforced as expected: $(status "socks5 127.0.0.1:1082")"
 l=$(status "socks5 127.0.0.1:1082")
 [ "$(field "$l" refused)" = 1 ] || fail "refusal not counted: $l"
 grep -q "socks5 127.0.0.1:1082: 2 connections (MaxConnections), refusing" "$WORK/tunless.log" || fail "refusal not logged"
