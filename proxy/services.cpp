@@ -43,7 +43,7 @@ Services::Services(io::EventLoop& loop, net::Stack& stack, const wg::Device& dev
       active_resolver_(&system_resolver_),
       resolver_(&active_resolver_),
       ctx_{loop, stack, routes_, resolver_, splices_, options.connect_timeout,
-           kNegotiationTimeout} {}
+           kNegotiationTimeout, &system_resolver_} {}
 
 Services::~Services() {
     // Sessions first (they reference the context), then the shared pieces.

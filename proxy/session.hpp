@@ -28,10 +28,14 @@ struct ServiceContext {
     io::EventLoop& loop;
     net::Stack& stack;
     const MeshRoutes& routes;
-    NameResolver& resolver;
+    NameResolver& resolver;       // names of mesh destinations (DNS over the mesh if set)
     SpliceRuntime& splices;
     Duration connect_timeout = kDefaultConnectTimeout;
     Duration negotiation_timeout = kNegotiationTimeout;
+    // Names of host-side targets ([TCPServerTunnel] Target): the host's own resolver, never
+    // the mesh DNS. Null: `resolver`.
+    NameResolver* host_resolver = nullptr;
+    NameResolver& host_names() { return host_resolver != nullptr ? *host_resolver : resolver; }
 };
 
 struct ListenerStats {

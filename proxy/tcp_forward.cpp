@@ -49,7 +49,7 @@ public:
             ctx_.loop.remove_fd(fd_.get());
         }
         if (resolving_) {
-            ctx_.resolver.cancel(resolve_id_);
+            ctx_.host_names().cancel(resolve_id_);
         }
         if (conn_) {
             conn_->set_handler(nullptr);
@@ -67,7 +67,7 @@ public:
             return;
         }
         resolving_ = true;
-        resolve_id_ = ctx_.resolver.resolve(t.host, [this](Result<std::vector<IpAddress>> r) {
+        resolve_id_ = ctx_.host_names().resolve(t.host, [this](Result<std::vector<IpAddress>> r) {
             resolving_ = false;
             if (!r) {
                 return fail_mesh(r.error().message.c_str());
