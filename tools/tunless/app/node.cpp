@@ -79,14 +79,16 @@ void Node::start_resilience() {
 }
 
 // A new local address (cellular re-attach) or link flap: contact every peer with a known
-// endpoint now, so carrier NAT mappings and the peer's idea of our endpoint (roaming,
+// endpoint and a session or keepalive now, so carrier NAT mappings and the peer's idea of our endpoint (roaming,
 // WireGuard paper §2.1) follow at once instead of after keepalive/rekey timers. The UDP socket
 // is bound to the wildcard address, so it needs no rebind.
 void Node::on_network_change() {
     std::size_t contacted = 0;
     for (wg::PeerId id : device_.peer_ids()) {
         auto st = device_.peer_status(id);
+        // Idle peers (no session, no keepalive) need nothing: their next packet handshakes.
         if (!st || !st->endpoint.is_set()) continue;
+        if (!st->has_session && st->persistent_keepalive_s == 0) continue;
         path_->initiate(id);
         ++contacted;
     }
