@@ -16,8 +16,10 @@ jobs=${SANITIZE_JOBS:-2}
 start=$(date +%s)
 if [ "${SANITIZE_NO_BUILD:-0}" != 1 ]; then
     # -O1 -g without -DNDEBUG: asserts stay on; lwIP gets its fuzz/test overrides (pool guards).
+    # GCC 12 at -O1 with ASan reports -Wmismatched-new-delete for crypto_tests' replacement
+    # operator new/delete (malloc/free underneath, which is correct): not an error here.
     CC=${CC:-gcc} CXX=${CXX:-g++} cmake -S "$top" -B "$build" \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS="-Wno-mismatched-new-delete" \
         -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
         -DTUNLESS_SANITIZE=address,undefined \
         -DTUNLESS_LWIPOPTS_LOCAL_DIR="$top/netstack/port/fuzz" >"$build.configure.log" 2>&1 \
