@@ -211,12 +211,7 @@ HttpProxyServer::HttpProxyServer(ServiceContext& ctx, const Options& options)
 HttpProxyServer::~HttpProxyServer() = default;
 
 void HttpProxyServer::on_accept(io::UniqueFd fd, const Endpoint& client) {
-    if (sessions_.full()) {
-        ++stats_.refused;
-        if (g_log_limit.allow(ctx_.loop.now())) {
-            log::warn("{}: {} connections (MaxConnections), refusing {}", stats_.name,
-                      sessions_.max_sessions(), client.to_string());
-        }
+    if (!sessions_.admit(client.to_string())) {
         close_with_reset(fd);
         return;
     }

@@ -66,6 +66,17 @@ Session& SessionTable::add(std::unique_ptr<Session> session) {
     return s;
 }
 
+bool SessionTable::admit(const std::string& who) {
+    if (!full()) {
+        return true;
+    }
+    ++stats_.refused;
+    if (refusal_log_.allow(loop_.now())) {
+        log::warn("{}: {} connections (MaxConnections), refusing {}", stats_.name, max_, who);
+    }
+    return false;
+}
+
 void SessionTable::finish(Session& session) {
     auto it = live_.find(&session);
     if (it == live_.end()) {

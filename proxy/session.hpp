@@ -19,6 +19,7 @@
 #include "proxy/mesh_routes.hpp"
 #include "proxy/name_resolver.hpp"
 #include "proxy/splice.hpp"
+#include "tools/log/log.hpp"
 #include "transports/event_loop.hpp"
 
 namespace tunless::proxy {
@@ -74,6 +75,10 @@ public:
     SessionTable& operator=(const SessionTable&) = delete;
 
     bool full() const { return live_.size() >= max_; }
+    // Accept policy of every listener: true when a new session fits under MaxConnections;
+    // otherwise counts the refusal, logs it (rate limited, naming `who`) and returns false —
+    // the caller then turns the connection away with a reset.
+    bool admit(const std::string& who);
     std::uint32_t max_sessions() const { return max_; }
     std::size_t size() const { return live_.size(); }
     Session& add(std::unique_ptr<Session> session);
@@ -93,6 +98,7 @@ private:
     std::vector<std::unique_ptr<Session>> dead_;
     io::TimerId tick_timer_ = io::kNoTimer;
     bool reap_posted_ = false;
+    log::RateLimit refusal_log_{10, std::chrono::seconds(10)};
     // post() cannot be cancelled; the posted reap checks this flag (justified shared_ptr).
     std::shared_ptr<bool> alive_;
 };

@@ -253,12 +253,7 @@ Socks5Server::Socks5Server(ServiceContext& ctx, const Options& options)
 Socks5Server::~Socks5Server() = default;
 
 void Socks5Server::on_accept(io::UniqueFd fd, const Endpoint& client) {
-    if (sessions_.full()) {
-        ++stats_.refused;
-        if (g_log_limit.allow(ctx_.loop.now())) {
-            log::warn("{}: {} connections (MaxConnections), refusing {}", stats_.name,
-                      sessions_.max_sessions(), client.to_string());
-        }
+    if (!sessions_.admit(client.to_string())) {
         close_with_reset(fd);
         return;
     }

@@ -203,13 +203,8 @@ InboundForward::~InboundForward() {
 void InboundForward::on_accept(net::TcpListener& listener,
                                std::unique_ptr<net::TcpConnection>& conn) {
     (void)listener;
-    if (sessions_.full()) {
-        ++stats_.refused;
-        if (g_log_limit.allow(ctx_.loop.now())) {
-            const auto& ep = conn->endpoints();
-            log::warn("{}: {} connections (MaxConnections), refusing {}", stats_.name,
-                      sessions_.max_sessions(), peer_text(ep.remote_ip, ep.remote_port));
-        }
+    const auto& ep = conn->endpoints();
+    if (!sessions_.admit(peer_text(ep.remote_ip, ep.remote_port))) {
         return;  // left in place: the listener answers RST
     }
     auto s = std::make_unique<Session>(*this, std::move(conn));
@@ -341,12 +336,7 @@ OutboundForward::OutboundForward(ServiceContext& ctx, const Options& options)
 OutboundForward::~OutboundForward() = default;
 
 void OutboundForward::on_accept(io::UniqueFd fd, const Endpoint& client) {
-    if (sessions_.full()) {
-        ++stats_.refused;
-        if (g_log_limit.allow(ctx_.loop.now())) {
-            log::warn("{}: {} connections (MaxConnections), refusing {}", stats_.name,
-                      sessions_.max_sessions(), client.to_string());
-        }
+    if (!sessions_.admit(client.to_string())) {
         close_with_reset(fd);
         return;
     }
