@@ -44,7 +44,8 @@ Result<std::unique_ptr<NetlinkMonitor>> NetlinkMonitor::open(EventLoop& loop, Ca
         return fail(Errc::kIo, std::string("netlink bind: ") + std::strerror(errno));
     }
     const int raw = fd.get();
-    std::unique_ptr<NetlinkMonitor> m(new NetlinkMonitor(loop, std::move(fd), std::move(on_change)));
+    std::unique_ptr<NetlinkMonitor> m(
+        new NetlinkMonitor(loop, std::move(fd), std::move(on_change)));
     if (auto st = loop.add_fd(raw, kRead, *m); !st) return st.error();
     return m;
 }
@@ -74,7 +75,8 @@ void NetlinkMonitor::on_fd_ready(int fd, std::uint32_t events) {
             }
             return;  // EAGAIN (drained) or EINTR: wait for the next readiness
         }
-        const NetlinkSummary s = summarize_netlink(ByteView(buf.data(), static_cast<std::size_t>(n)));
+        const auto len = static_cast<std::size_t>(n);
+        const NetlinkSummary s = summarize_netlink(ByteView(buf.data(), len));
         if (s.link_changes + s.address_changes > 0) note_change();
     }
 }

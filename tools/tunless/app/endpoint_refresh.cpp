@@ -51,7 +51,9 @@ void GaiHostLookup::start(const std::string& host, Callback cb) {
     auto fail_later = [this, &cb](Errc code, std::string msg) {
         loop_.post([cb = std::move(cb), code, msg = std::move(msg)] { cb(fail(code, msg)); });
     };
-    if (pending_.size() >= kMaxPending) return fail_later(Errc::kLimitReached, host + ": too many lookups");
+    if (pending_.size() >= kMaxPending) {
+        return fail_later(Errc::kLimitReached, host + ": too many lookups");
+    }
     auto p = std::make_unique<Pending>();
     p->host = host;
     p->hints.ai_family = AF_UNSPEC;
@@ -87,7 +89,8 @@ void GaiHostLookup::poll() {
             if (::gai_cancel(&p.cb) == EAI_NOTCANCELED) (void)it->release();
         } else {
             const Errc code = (rc == EAI_NONAME || rc == EAI_NODATA) ? Errc::kNotFound : Errc::kIo;
-            finished.emplace_back(std::move(p.done), fail(code, p.host + ": " + ::gai_strerror(rc)));
+            finished.emplace_back(std::move(p.done),
+                                  fail(code, p.host + ": " + ::gai_strerror(rc)));
         }
         it = pending_.erase(it);
     }
@@ -144,7 +147,8 @@ void EndpointRefresher::on_event(Instant now, const wg::Event& e) {
     if (e.kind != wg::EventKind::kHandshakeGaveUp) return;
     auto st = device_.peer_status(e.peer);
     if (!st) return;
-    if (Watched* w = find(st->public_key); w && !w->in_flight) refresh(*w, now, "handshake gave up");
+    Watched* w = find(st->public_key);
+    if (w != nullptr && !w->in_flight) refresh(*w, now, "handshake gave up");
 }
 
 void EndpointRefresher::refresh_all(Instant now, const char* why) {
@@ -189,7 +193,8 @@ void EndpointRefresher::apply(const crypto::PublicKey& key, Result<std::vector<I
     pc.persistent_keepalive_s = st->persistent_keepalive_s;
     pc.endpoint = Endpoint::udp(addrs->front(), w->port);
     if (auto s = device_.update_peer(*id, pc); !s) {
-        log::warn("peer {}: endpoint update failed: {}", crypto::public_key_short(key), s.error().message);
+        log::warn("peer {}: endpoint update failed: {}", crypto::public_key_short(key),
+                  s.error().message);
         return;
     }
     ++updates_;

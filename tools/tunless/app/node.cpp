@@ -62,7 +62,8 @@ void Node::start_resilience() {
     if (const std::string dir = timestamp_state_dir(options_.state_dir); !dir.empty()) {
         timestamps_ = std::make_unique<TimestampGuard>(dir, device_);
     }
-    refresher_ = std::make_unique<EndpointRefresher>(device_, std::make_unique<GaiHostLookup>(*loop_));
+    refresher_ =
+        std::make_unique<EndpointRefresher>(device_, std::make_unique<GaiHostLookup>(*loop_));
     refresher_->set_peers(config_);
     refresher_->set_on_update([this](wg::PeerId id) { path_->initiate(id); });
     loop_->add_periodic(kRefreshCheckInterval, [this] {
@@ -79,9 +80,9 @@ void Node::start_resilience() {
 }
 
 // A new local address (cellular re-attach) or link flap: contact every peer with a known
-// endpoint and a session or keepalive now, so carrier NAT mappings and the peer's idea of our endpoint (roaming,
-// WireGuard paper §2.1) follow at once instead of after keepalive/rekey timers. The UDP socket
-// is bound to the wildcard address, so it needs no rebind.
+// endpoint and a session or keepalive now, so carrier NAT mappings and the peer's idea of our
+// endpoint (roaming, WireGuard paper §2.1) follow at once instead of after keepalive/rekey
+// timers. The UDP socket is bound to the wildcard address, so it needs no rebind.
 void Node::on_network_change() {
     std::size_t contacted = 0;
     for (wg::PeerId id : device_.peer_ids()) {
