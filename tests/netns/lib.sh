@@ -14,6 +14,10 @@ TEST_NAME=${TEST_NAME:-netns}
 WORK=$(mktemp -d "/tmp/tunless-${TEST_NAME}.XXXXXX")
 NS_PREFIX="tl$$"
 declare -a PIDS=() NAMESPACES=()
+# Every tunless a test starts keeps its state (timestamp floor, default config) in the test's
+# own directory, never in /var/lib/tunless (systemd's convention, honoured by the CLI).
+export STATE_DIRECTORY="$WORK/state"
+mkdir -p -m 0700 "$STATE_DIRECTORY"
 
 require_netns() {
     [ "$(id -u)" -eq 0 ] || skip "network-namespace tests need root (run as root; CI is root)"

@@ -27,6 +27,9 @@ Result<std::string> pick_state_dir(const StateDirEnv& e) {
         }
         return *e.override_dir;
     }
+    if (e.systemd_dir && e.systemd_dir->front() == '/') {
+        return e.systemd_dir->substr(0, e.systemd_dir->find(':'));
+    }
     if (e.system_dir_usable) {
         return std::string(kSystemStateDir);
     }
@@ -50,6 +53,7 @@ StateDirEnv current_state_dir_env(const std::optional<std::string>& override_dir
     } else {
         e.system_dir_usable = ::access("/var/lib", W_OK | X_OK) == 0;
     }
+    e.systemd_dir = env("STATE_DIRECTORY");
     e.xdg_state_home = env("XDG_STATE_HOME");
     e.home = env("HOME");
     return e;

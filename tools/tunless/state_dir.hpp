@@ -14,12 +14,14 @@ inline constexpr const char* kConfigFileName = "tunless.conf";
 
 struct StateDirEnv {
     std::optional<std::string> override_dir;  // --state-dir
+    std::optional<std::string> systemd_dir;   // $STATE_DIRECTORY (systemd StateDirectory=)
     bool system_dir_usable = false;           // /var/lib/tunless writable or creatable
     std::optional<std::string> xdg_state_home;
     std::optional<std::string> home;
 };
 
-// --state-dir, else /var/lib/tunless if usable, else $XDG_STATE_HOME/tunless (absolute paths
+// --state-dir, else $STATE_DIRECTORY (first entry; set by systemd's StateDirectory= and by
+// the namespace tests), else /var/lib/tunless if usable, else $XDG_STATE_HOME/tunless (absolute paths
 // only, per the XDG spec), else $HOME/.local/state/tunless. Fails when none applies.
 Result<std::string> pick_state_dir(const StateDirEnv& env);
 

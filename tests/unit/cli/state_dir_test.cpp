@@ -21,6 +21,16 @@ TEST_CASE("state directory choice: override, system dir, XDG, HOME") {
     e.override_dir = "/opt/t";
     CHECK(*pick_state_dir(e) == "/opt/t");
 
+    StateDirEnv sd;  // systemd's StateDirectory= (first of a colon list) beats /var/lib
+    sd.system_dir_usable = true;
+    sd.systemd_dir = "/var/lib/tunless-a:/var/lib/other";
+    CHECK(*pick_state_dir(sd) == "/var/lib/tunless-a");
+    sd.systemd_dir = "relative";  // not absolute: ignored
+    CHECK(*pick_state_dir(sd) == "/var/lib/tunless");
+    sd.override_dir = "/opt/t";
+    sd.systemd_dir = "/var/lib/tunless-a";
+    CHECK(*pick_state_dir(sd) == "/opt/t");
+
     StateDirEnv h;
     h.home = "/home/u";
     h.xdg_state_home = "relative/ignored";  // XDG spec: relative paths are invalid
