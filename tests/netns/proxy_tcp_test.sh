@@ -232,7 +232,11 @@ done
 sleep 1
 rss_after=$(rss_kb)
 pretty "vanished clients cleaned up; RSS idle ${rss_idle} kB, peak during bulk ${rss_peak} kB, high-water ${rss_busy} kB, after ${rss_after} kB"
-[ "$rss_after" -lt $((rss_idle + 4096)) ] || fail "RSS did not return near idle (${rss_after} kB vs ${rss_idle} kB idle)"
+# Under ASan (TUNLESS_SANITIZED=1, tools/ci/sanitize.sh) freed memory sits in the quarantine,
+# so RSS says nothing about our allocator use there; the bound is checked in normal builds.
+if [ "${TUNLESS_SANITIZED:-0}" != 1 ]; then
+    [ "$rss_after" -lt $((rss_idle + 4096)) ] || fail "RSS did not return near idle (${rss_after} kB vs ${rss_idle} kB idle)"
+fi
 
 # Test a clean shutdown on SIGTERM.
 kill -TERM "$tl"
