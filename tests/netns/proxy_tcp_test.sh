@@ -89,6 +89,10 @@ ProxyProtocol = true
 [TCPClientTunnel]
 BindAddress = 127.0.0.1:7001
 Target = 10.77.0.1:7000
+
+[TCPClientTunnel]
+BindAddress = 127.0.0.1:15201
+Target = 10.77.0.1:5201
 CONF
 
 pretty "peer: wireguard-go, HTTP server with a 50 MB file, echo server"
@@ -100,6 +104,7 @@ wireguard_go peer "${NS_PREFIX}wg0" "$WORK/peer.key" 51820 10.77.0.1/24 >/dev/nu
 n peer wg set "${NS_PREFIX}wg0" peer "$node_pub" allowed-ips 10.77.0.2/32 endpoint 192.168.77.2:51820
 bg peer "$WORK/http.log" "$PY" "$HELPER" serve 10.77.0.1 8000 "$WORK/www" >/dev/null
 bg peer "$WORK/echo.log" "$PY" "$HELPER" echo 10.77.0.1 7000 >/dev/null
+bg peer "$WORK/iperf3.log" iperf3 -s -B 10.77.0.1 -p 5201 >/dev/null
 
 pretty "node: telnetd on 127.0.0.1:2323, echo on :5556, PROXY v2 reader on :5558"
 bg node "$WORK/telnetd.log" socat TCP-LISTEN:2323,bind=127.0.0.1,reuseaddr,fork EXEC:/usr/sbin/telnetd,nofork >/dev/null
@@ -177,6 +182,14 @@ import socket
 s = socket.create_connection(("127.0.0.1", 7001), timeout=10); s.sendall(b"hello"); print(s.recv(5).decode())')
 [ "$got" = hello ] || fail "TCPClientTunnel: $got"
 pretty "TCPClientTunnel 127.0.0.1:7001 -> 10.77.0.1:7000: ok"
+
+# Test iperf3 (a real client and server) through the outbound forward, both directions.
+for dir in "" "-R"; do
+    out=$(n node timeout 20 iperf3 -c 127.0.0.1 -p 15201 -t 2 $dir 2>&1) || fail "iperf3 $dir through the forward: $out"
+    rate=$(echo "$out" | awk '/receiver/ {print $(NF-2), $(NF-1)}' | tail -n 1)
+    [ -n "$rate" ] || fail "iperf3 $dir printed no receiver rate: $out"
+    pretty "iperf3 ${dir:-(upload)} through TCPClientTunnel 127.0.0.1:15201 -> 10.77.0.1:5201: $rate"
+done
 got=$(n peer "$PY" -c '
 import socket
 try:
