@@ -9,7 +9,8 @@
   iperf --mode D|U --to H:P --seconds T                   the same through iperf3 -c (-R for D)
   rr    --to H:P [--socks H:P] --seconds T                1-byte round trips per second
   cfb   --to H:P [--socks H:P] [--count N]                connect-to-first-byte (ms)
-  sniff IFACE SECONDS PORT...       AF_PACKET L2 byte count on IFACE, per UDP port and in total
+  sniff IFACE SECONDS LOCAL_IP PORT...   AF_PACKET L2 byte count on IFACE per local UDP port
+                                    (frames from and to LOCAL_IP:PORT) and in total
   report RESULTS.jsonl              markdown tables (median [min-max], ratio to reference b)
 
 Every client takes --pids name=PID,... and then reports per-process CPU seconds (utime+stime
@@ -307,9 +308,10 @@ def cfb(a):
 
 # ---- idle traffic --------------------------------------------------------------------------
 
-def sniff(iface, seconds, ports):
-    """Counts L2 bytes seen on IFACE (both directions): UDP to/from `ports`, and everything."""
+def sniff(iface, seconds, local_ip, ports):
+    """Counts L2 bytes seen on IFACE (both directions): UDP to/from the local `ports`, and all."""
     ports = {int(p) for p in ports}
+    local = socket.inet_aton(local_ip)
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     s.bind((iface, 0))
     s.settimeout(0.5)
@@ -326,14 +328,15 @@ def sniff(iface, seconds, ports):
         if len(pkt) >= 42 and pkt[12:14] == b"\x08\x00" and pkt[23] == 17:
             ihl = (pkt[14] & 0x0F) * 4
             sp, dp = struct.unpack(">HH", pkt[14 + ihl:18 + ihl])
-            for port in (sp, dp):
-                if port in per:
-                    per[port][0] += len(pkt); per[port][1] += 1
-                    # WireGuard message type (first byte of the UDP payload) and frame size.
-                    kind = f"{'out' if port == sp else 'in'} type{pkt[14 + ihl + 8]} {len(pkt)}B"
-                    hist.setdefault(str(port), {}).setdefault(kind, 0)
-                    hist[str(port)][kind] += 1
-                    break
+            # Attribute to the daemon on this side (local IP), whatever the far port is.
+            out = pkt[26:30] == local
+            port = sp if out else dp
+            if port in per:
+                per[port][0] += len(pkt); per[port][1] += 1
+                # WireGuard message type (first byte of the UDP payload) and frame size.
+                kind = f"{'out' if out else 'in'} type{pkt[14 + ihl + 8]} {len(pkt)}B"
+                hist.setdefault(str(port), {}).setdefault(kind, 0)
+                hist[str(port)][kind] += 1
     print(json.dumps({"seconds": float(seconds), "all_bytes": all_bytes, "all_pkts": all_pkts,
                       "udp_port_bytes_pkts": {str(k): v for k, v in per.items()}, "kinds": hist}), flush=True)
 
@@ -382,7 +385,7 @@ def report(path):
              "load": med([r.get("load1") for r in rs])}
         return f
     print("#### Bulk TCP (MB/s = 10^6 bytes/s; CPU in seconds per GB moved; median [min–max])\n")
-    print("| case | dir | runs | MB/s | vs (b) | daemon CPU s/GB | vs (b) | peer wg-go CPU s/GB | machine CPU s/GB | vs (b) | gap time >100 ms (ms) | max gap (ms) | daemon RSS peak kB | load1 |")
+    print("| case | dir | runs | MB/s | vs (b) | daemon CPU s/GB | vs (b) | peer daemon CPU s/GB | machine CPU s/GB | vs (b) | gap time >100 ms (ms) | max gap (ms) | daemon RSS peak kB | load1 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for k in order:
         rs = by[k]
@@ -438,7 +441,7 @@ def main():
         c.add_argument("--tag", default="")
         if name in ("bulk", "iperf"):
             c.add_argument("--mode", choices=("D", "U"), required=True)
-    sn = sub.add_parser("sniff"); sn.add_argument("iface"); sn.add_argument("seconds"); sn.add_argument("ports", nargs="+")
+    sn = sub.add_parser("sniff"); sn.add_argument("iface"); sn.add_argument("seconds"); sn.add_argument("local_ip"); sn.add_argument("ports", nargs="+")
     rp = sub.add_parser("report"); rp.add_argument("path")
     a = p.parse_args()
     a.load1 = load1()
@@ -453,7 +456,7 @@ def main():
     elif a.cmd == "cfb":
         cfb(a)
     elif a.cmd == "sniff":
-        sniff(a.iface, a.seconds, a.ports)
+        sniff(a.iface, a.seconds, a.local_ip, a.ports)
     else:
         report(a.path)
 

@@ -152,7 +152,7 @@ git_rev=$(cd "$TOP" && git rev-parse --short HEAD)$(cd "$TOP" && git diff --quie
 {
     echo "# tunless bench $(date -u +%FT%TZ) mode=$MODE commit=$git_rev RUNS=$RUNS SECONDS_PER_RUN=$SECS CASES=\"$CASES\""
     echo "# kernel $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-    echo "# wireguard-go $(wireguard-go --version 2>/dev/null | head -1), tunless $("$TUNLESS_BIN" --version 2>/dev/null | head -1)"
+    echo "# wireguard-go $(wireguard-go --version 2>/dev/null | head -1), tunless $("$TUNLESS_BIN" --version 2>/dev/null | head -1), binary $TUNLESS_BIN built $(date -u -r "$TUNLESS_BIN" +%FT%TZ) (commit above = the tree at run time)"
 } > "$OUT"
 rss_line() { # CASE PID
     local st=/proc/$2/status
@@ -173,7 +173,7 @@ if [ "$MODE" = idle ]; then
     pretty "idle window ${IDLE_SECONDS}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
     load=$(cut -d' ' -f1 /proc/loadavg)
     c0=$(ctxt "$TL"); g0=$(ctxt "$WGB"); a0=$(ctxt "$WGA")
-    s=$(n cli "$PY" "$BN" sniff veth-cli "$IDLE_SECONDS" 51820 51821)
+    s=$(n cli "$PY" "$BN" sniff veth-cli "$IDLE_SECONDS" 192.168.77.2 51820 51821)
     c1=$(ctxt "$TL"); g1=$(ctxt "$WGB"); a1=$(ctxt "$WGA")
     rss_line "idle (after window)" "$TL"
     echo "{\"kind\":\"idle\",\"load1\":$load,\"sniff\":$s,\"ctxt_tl\":$((c1 - c0)),\"ctxt_wgB\":$((g1 - g0)),\"ctxt_wgA\":$((a1 - a0))}" >> "$OUT"
@@ -184,10 +184,11 @@ idle = [r for r in rows if r["kind"] == "idle"][0]
 T = float(sys.argv[2]); day = 86400 / T
 per = idle["sniff"]["udp_port_bytes_pkts"]
 print(f"#### Idle, PersistentKeepalive 25 s, {T:.0f} s window (load1 {idle['load1']}); bytes = Ethernet frames both directions\n")
-print("| daemon | packets in window | bytes in window | extrapolated MB/day | wake-ups/s (ctxt switches, all threads) |")
-print("|---|---|---|---|---|")
-print(f"| tunless (UDP 51820) | {per['51820'][1]} | {per['51820'][0]} | {per['51820'][0] * day / 1e6:.3f} | {idle['ctxt_tl'] / T:.3f} |")
-print(f"| wireguard-go wgB (UDP 51821) | {per['51821'][1]} | {per['51821'][0]} | {per['51821'][0] * day / 1e6:.3f} | {idle['ctxt_wgB'] / T:.3f} |")
+print("| daemon | packets in window | frame bytes in window | extrapolated MB/day (Ethernet frames) | MB/day (IP packets) | wake-ups/s (ctxt switches, all threads) |")
+print("|---|---|---|---|---|---|")
+for port, name, key in (("51820", "tunless", "ctxt_tl"), ("51821", "wireguard-go wgB", "ctxt_wgB")):
+    b, p = per[port]
+    print(f"| {name} (UDP {port}, both directions) | {p} | {b} | {b * day / 1e6:.3f} | {(b - 14 * p) * day / 1e6:.3f} | {idle[key] / T:.3f} |")
 print(f"\nAll frames on the veth in the window (both peers, ARP included): {idle['sniff']['all_pkts']} packets, {idle['sniff']['all_bytes']} bytes. "
       f"wireguard-go wgA (the far peer of both) ctxt switches/s: {idle['ctxt_wgA'] / T:.3f}.\n")
 for port, name in (("51820", "tunless"), ("51821", "wireguard-go wgB")):
