@@ -87,10 +87,16 @@ Status UdpTransport::open_one(int family, std::uint16_t port, std::optional<bool
         }
     }
     if (options_.socket_buffer_bytes > 0) {
-        // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+        // Best effort. The *FORCE variants (CAP_NET_ADMIN, as wireguard-go does) bypass
+        // net.core.{r,w}mem_max, which is ~208 KiB by default: too small for a burst of
+        // full-size datagrams, and every drop there stalls lwIP's TCP in loss recovery.
         const int size = options_.socket_buffer_bytes;
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+            ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        }
+        if (::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
+            ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        }
     }
     IpAddress any = family == AF_INET6 ? *IpAddress::parse("::") : IpAddress{};
     auto addr = to_socket_address(Endpoint::udp(bind_address.value_or(any), port), family);

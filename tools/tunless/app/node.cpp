@@ -26,6 +26,9 @@ Status Node::start(const cfg::Config& config) {
 
     io::UdpTransport::Options udp_options;
     udp_options.port = config.iface.listen_port;
+    // Kernel memory, used only while datagrams are queued; the default buffer drops bursts
+    // (measured in tools/bench: 40k drops in 2 s at ~90 MB/s, none with 4 MiB).
+    udp_options.socket_buffer_bytes = 4 << 20;
     auto udp = io::UdpTransport::open(*loop_, udp_options);
     if (!udp) {
         return fail(udp.error().code, "cannot open UDP port " +
