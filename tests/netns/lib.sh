@@ -55,7 +55,8 @@ bg() {
     local name=$1 log=$2; shift 2
     ip netns exec "$(ns "$name")" "$@" >"$log" 2>&1 &
     local pid=$!
-    PIDS+=("$pid")
+    # bg usually runs inside $(...), a subshell: record the PID in a file the cleanup reads.
+    echo "$pid" >> "$WORK/pids"
     echo "$pid"
 }
 
@@ -99,6 +100,7 @@ dump_logs() {
 cleanup() {
     local rc=$?
     set +e
+    [ -f "$WORK/pids" ] && while read -r pid; do PIDS+=("$pid"); done < "$WORK/pids"
     for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
     for n_ in "${NAMESPACES[@]}"; do ip netns del "$n_" 2>/dev/null; done
     # wireguard-go leaves its UAPI socket behind when killed hard.
@@ -114,6 +116,7 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 # wireguard_go NS IFNAME PRIVKEY_FILE LISTEN_PORT ADDR... : start a wireguard-go interface.
 wireguard_go() {
