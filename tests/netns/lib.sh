@@ -55,7 +55,9 @@ bg() {
     local name=$1 log=$2; shift 2
     ip netns exec "$(ns "$name")" "$@" >"$log" 2>&1 &
     local pid=$!
-    # bg usually runs inside $(...), a subshell: record the PID in a file the cleanup reads.
+    # Callers read ${PIDS[-1]}; and bg often runs inside $(...), a subshell whose PIDS the
+    # parent never sees, so the PID also goes to a file the cleanup reads.
+    PIDS+=("$pid")
     echo "$pid" >> "$WORK/pids"
     echo "$pid"
 }
