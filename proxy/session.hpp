@@ -15,6 +15,7 @@
 
 #include "core/base/time.hpp"
 #include "netstack/stack.hpp"
+#include "proxy/host_socket.hpp"
 #include "proxy/limits.hpp"
 #include "proxy/mesh_routes.hpp"
 #include "proxy/name_resolver.hpp"
@@ -79,6 +80,19 @@ public:
     // otherwise counts the refusal, logs it (rate limited, naming `who`) and returns false —
     // the caller then turns the connection away with a reset.
     bool admit(const std::string& who);
+    // The accept path of every host-side listener: admit `client` (else reset the socket) and
+    // start a session S(owner, fd, client). S needs a begin() that starts its protocol.
+    template <typename S, typename Owner>
+    void start_host_session(Owner& owner, io::UniqueFd fd, const Endpoint& client) {
+        if (!admit(client.to_string())) {
+            close_with_reset(fd);
+            return;
+        }
+        auto session = std::make_unique<S>(owner, std::move(fd), client);
+        S& ref = *session;
+        add(std::move(session));
+        ref.begin();
+    }
     std::uint32_t max_sessions() const { return max_; }
     std::size_t size() const { return live_.size(); }
     Session& add(std::unique_ptr<Session> session);

@@ -253,14 +253,7 @@ Socks5Server::Socks5Server(ServiceContext& ctx, const Options& options)
 Socks5Server::~Socks5Server() = default;
 
 void Socks5Server::on_accept(io::UniqueFd fd, const Endpoint& client) {
-    if (!sessions_.admit(client.to_string())) {
-        close_with_reset(fd);
-        return;
-    }
-    auto s = std::make_unique<Session>(*this, std::move(fd), client);
-    Session& ref = *s;
-    sessions_.add(std::move(s));
-    ref.begin();
+    sessions_.start_host_session<Session>(*this, std::move(fd), client);
 }
 
 void Socks5Server::shutdown() {

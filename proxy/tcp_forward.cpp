@@ -336,14 +336,7 @@ OutboundForward::OutboundForward(ServiceContext& ctx, const Options& options)
 OutboundForward::~OutboundForward() = default;
 
 void OutboundForward::on_accept(io::UniqueFd fd, const Endpoint& client) {
-    if (!sessions_.admit(client.to_string())) {
-        close_with_reset(fd);
-        return;
-    }
-    auto s = std::make_unique<Session>(*this, std::move(fd), client);
-    Session& ref = *s;
-    sessions_.add(std::move(s));
-    ref.begin();
+    sessions_.start_host_session<Session>(*this, std::move(fd), client);
 }
 
 void OutboundForward::shutdown() {
