@@ -10,7 +10,7 @@ want_tests=1
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 
-build_pkgs=(build-essential cmake pkg-config dpkg-dev libsodium-dev libmbedtls-dev libfmt-dev doctest-dev)
+build_pkgs=(build-essential cmake pkg-config dpkg-dev patch libsodium-dev libmbedtls-dev libfmt-dev doctest-dev)
 test_pkgs=(clang libclang-rt-14-dev wireguard-go wireguard-tools iproute2 iputils-ping procps
            curl iperf3 ncat socat telnet inetutils-telnetd python3 kmod)
 pkgs=("${build_pkgs[@]}")
