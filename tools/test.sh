@@ -19,6 +19,11 @@ skip=" ${TUNLESS_TEST_SKIP:-} "
 passed=0
 failed=0
 declare -a summary=()
+# Phases append what a reader of a failed run needs (e.g. a fuzz crash's stack) to this file;
+# it is printed after the summary, since CI logs are often read from the end.
+export TUNLESS_FAILURE_NOTES
+TUNLESS_FAILURE_NOTES=$(mktemp)
+trap 'rm -f "$TUNLESS_FAILURE_NOTES"' EXIT
 
 phase() {
     local name=$1; shift
@@ -60,5 +65,9 @@ phase armhf bash tools/cross/ci-armhf.sh
 echo
 echo "== summary"
 printf '  %s\n' "${summary[@]}"
+if [ -s "$TUNLESS_FAILURE_NOTES" ]; then
+    echo "== failure details"
+    cat "$TUNLESS_FAILURE_NOTES"
+fi
 echo "suite: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -66,6 +66,12 @@ for n in "${names[@]}"; do
         mkdir -p "$top/tests/regress/$n"
         for f in "$art"*; do [ -f "$f" ] && cp "$f" "$top/tests/regress/$n/"; done
         grep -m3 -E 'ERROR:|runtime error|fuzz property violated' "$log" >&2
+        if [ -n "${TUNLESS_FAILURE_NOTES:-}" ]; then
+            {   echo "fuzz target $n (rc $rc), saved as tests/regress/$n/$(ls "$art" 2>/dev/null | head -1):"
+                grep -m1 -A25 -E 'ERROR:|runtime error|fuzz property violated|ALARM|out-of-memory' "$log" \
+                    || tail -25 "$log"
+            } | cut -c1-200 >>"$TUNLESS_FAILURE_NOTES"
+        fi
     fi
     printf '%-16s %10s %8s %8s %8s %s\n' "$n" "${execs:-?}" "${rate:-?}" \
         "$(echo "$cov" | awk '{print $2}')" "$(echo "$cov" | awk '{print $4}')" "$result"
