@@ -34,7 +34,8 @@ SRCREV_FORMAT = "tunless_lwip"
 PV = "0.1+git${SRCPV}"
 S = "${WORKDIR}/git"
 
-DEPENDS = "libsodium mbedtls fmt"
+# patch-native: netstack/CMakeLists.txt applies netstack/patches/*.patch to copies of lwIP files.
+DEPENDS = "libsodium mbedtls fmt patch-native"
 
 inherit cmake pkgconfig
 
