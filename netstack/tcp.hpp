@@ -64,7 +64,7 @@ public:
 
     // Opens a connection to dst:port (IPv4, IPv6, or IPv4-mapped) from our node address of the
     // same family; the SYN leaves through the egress before this returns. The outcome arrives
-    // as on_connected or on_error (kRefused on RST, kTimedOut after ~15 s of SYN retries).
+    // as on_connected or on_error (kRefused on RST, kTimedOut after ~13 s of SYN retries).
     // A shorter connect timeout is the caller's: abort() at its own deadline.
     // Errors: kLimitReached (max_tcp_connections or memory), kUnreachable (no address of that
     // family). `stack` and `handler` must outlive the connection.
@@ -192,6 +192,8 @@ public:
     TcpListener& operator=(const TcpListener&) = delete;
 
     std::uint16_t port() const { return port_; }
+    // The cap for connections accepted from now on; live ones stay even above a lower cap.
+    void set_max_connections(std::uint32_t n) { options_.max_connections = n; }
     std::uint32_t connection_count() const { return connection_count_; }
     std::uint64_t accepted_total() const { return accepted_total_; }
     std::uint64_t rejected_total() const { return rejected_total_; }  // limits, handler, memory

@@ -199,10 +199,11 @@ void* tunless_lwip_malloc(size_t size);
 #define SO_REUSE_RXTOALL                0   /* no multicast/broadcast fan-out */
 #define TCP_DEFAULT_LISTEN_BACKLOG      32  /* half-open connections per listener (SYN flood bound) */
 #define TCP_MAXRTX                      12  /* lwIP default; dead peers are caught by the caller's idle timeout */
-#define TCP_SYNMAXRTX                   5   /* SYN_SENT keeps lwIP's fixed 3 s RTO: connect() fails after ~15 s */
+#define TCP_SYNMAXRTX                   12  /* SYN_SENT keeps the initial 1 s RTO, no backoff: connect() fails after ~13 s (12 = init.c max) */
 #define TCP_MSL                         15000 /* TIME_WAIT = 2*MSL = 30 s: sub-ms tunnel, bounds TIME_WAIT pcbs */
-#define TCP_TMR_INTERVAL                100 /* delayed-ACK bound (Nagle interplay) 100 ms; RTO tick 200 ms */
-#define LWIP_TCP_TIMESTAMPS             0   /* 12 bytes per segment; RTTM is moot with a 200 ms RTO tick */
+#define TCP_TMR_INTERVAL                50  /* delayed-ACK bound 50 ms; RTO tick 100 ms (wakes 20/s only while TCP pcbs exist) */
+#define TCP_RTO_MIN_MS                  200 /* netstack/patches: RTO floor 200 ms as Linux (lwIP's truncation made it 600+ ms) */
+#define LWIP_TCP_TIMESTAMPS             0   /* 12 bytes per segment; RTTM is moot with a 100 ms RTO tick */
 #define LWIP_TCP_KEEPALIVE              0   /* idle detection is the caller's (TcpConnection::last_activity) */
 #define LWIP_TCP_PCB_NUM_EXT_ARGS       0   /* tcp_arg is enough */
 /* Random ISNs from the injected Rng (RFC 6528 §3 allows a random ISN); lwIP's default

@@ -160,6 +160,35 @@ TEST_CASE("tcp loss recovery: a lost retransmission falls back to the RTO, then 
     }
     CHECK(t.rx->in_order == data);
 }
+
+TEST_CASE("tcp loss recovery: a lost tail is resent after the 200 ms RTO floor, not 600+ ms") {
+    // Nothing after the loss raises a duplicate ACK, so only the timer helps. On a fast path
+    // (every RTT sample here is 0 ticks) lwIP's estimator never let RTTVAR fall below 3 ticks
+    // of 200 ms; the patch lets it decay and applies TCP_RTO_MIN_MS (lwipopts.h) instead.
+    Transfer t(9104);
+    t.env.advance(std::chrono::milliseconds(300));  // lwIP takes no RTT sample at tick 0
+    const Bytes warmup = pattern(200 * 1024, 10);
+    REQUIRE(t.run(warmup) == warmup);
+    const std::size_t first = t.rx->new_segments;
+    t.rx->lose = {first, first + 1, first + 2, first + 3};
+    Bytes more = warmup;
+    const Bytes tail = pattern(4 * 1360, 11);
+    more.insert(more.end(), tail.begin(), tail.end());
+    t.run(more);  // the four tail segments are lost
+    REQUIRE(t.rx->lost.size() == 4);
+    const auto step = std::chrono::milliseconds(10);
+    Duration waited{};
+    while (t.rx->retransmissions == 0 && waited < std::chrono::seconds(3)) {
+        t.env.advance(step, step);
+        waited += step;
+        t.rx->step();
+    }
+    CHECK(t.rx->retransmissions > 0);
+    CHECK(waited >= std::chrono::milliseconds(100));  // never sooner than one tick
+    CHECK(waited <= std::chrono::milliseconds(300));  // floor 200 ms + one tick of 100 ms
+    t.run(more);
+    CHECK(t.rx->in_order == more);
+}
 #endif
 
 }  // namespace tunless::test
