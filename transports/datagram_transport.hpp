@@ -55,6 +55,13 @@ struct TransportStats {
     std::uint64_t tx_drop_no_path = 0;      // endpoint unset, relay kind, or family unavailable
     std::uint64_t tx_drop_too_big = 0;      // EMSGSIZE or > kMaxDatagramSize
     std::uint64_t tx_drop_other = 0;        // any other errno
+    // Segmentation offload (UdpTransport). rx/tx_datagrams above count every datagram; these
+    // say how many travelled several to one kernel pass.
+    std::uint64_t tx_gso_sends = 0;     // sends that carried several datagrams (UDP_SEGMENT)
+    std::uint64_t tx_gso_segments = 0;  // datagrams sent in those
+    std::uint64_t tx_gso_failed = 0;    // GSO turned off: the kernel refused a segmented send
+    std::uint64_t rx_gro_batches = 0;   // receive buffers that held several datagrams (UDP_GRO)
+    std::uint64_t rx_gro_segments = 0;  // datagrams received in those
     int last_tx_errno = 0;                  // for the log line that reports a change
 };
 

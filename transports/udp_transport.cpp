@@ -9,12 +9,12 @@
 #include <string>
 
 #include "transports/socket_address.hpp"
+#include "transports/udp_batches.hpp"
 
 namespace tunless::io {
 namespace {
 
-constexpr std::size_t kMaxSendBatch = 64;  // messages per sendmmsg call
-constexpr int kDualPortAttempts = 8;       // random-port retries when v4 and v6 are separate
+constexpr int kDualPortAttempts = 8;  // random-port retries when v4 and v6 are separate
 
 Unexpected errno_fail(const std::string& what, int err) {
     return fail(Errc::kIo, what + ": " + std::strerror(err));
@@ -25,28 +25,6 @@ bool would_block(int err) {
 }
 
 }  // namespace
-
-struct UdpTransport::RecvState {
-    explicit RecvState(std::size_t batch)
-        : buffer(new std::uint8_t[batch * kMaxDatagramSize]), msgs(batch), iov(batch), from(batch) {}
-    void prepare(std::size_t i) {
-        iov[i].iov_base = buffer.get() + i * kMaxDatagramSize;
-        iov[i].iov_len = kMaxDatagramSize;
-        msgs[i].msg_hdr = msghdr{};
-        msgs[i].msg_hdr.msg_name = &from[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_len = 0;
-    }
-
-    // Default-initialised, not a zero-filled vector: the kernel only touches the pages a
-    // datagram lands in, so 8 x 64 KiB slots cost a few pages of RSS, not 512 KiB.
-    std::unique_ptr<std::uint8_t[]> buffer;
-    std::vector<mmsghdr> msgs;
-    std::vector<iovec> iov;
-    std::vector<sockaddr_storage> from;
-};
 
 UdpTransport::UdpTransport(EventLoop& loop, const Options& options)
     : loop_(loop), options_(options), use_mmsg_(!options.force_single_syscalls) {
@@ -115,8 +93,24 @@ Status UdpTransport::open_one(int family, std::uint16_t port, std::optional<bool
         return errno_fail("getsockname", errno);
     }
     port_ = from_socket_address(reinterpret_cast<sockaddr*>(&bound), len).value_or(Endpoint{}).port;
-    sockets_.push_back(Socket{std::move(fd), family, v6_only.value_or(false)});
+    Socket s{std::move(fd), family, v6_only.value_or(false)};
+    enable_offloads(s);
+    sockets_.push_back(std::move(s));
     return {};
+}
+
+void UdpTransport::enable_offloads(Socket& s) const {
+    if (options_.udp_gso) {
+        // Reading the option is the probe (kernels before 4.18 answer ENOPROTOOPT); the size
+        // itself travels per send in a cmsg, so the socket keeps gso_size 0.
+        int size = 0;
+        socklen_t len = sizeof size;
+        s.gso = ::getsockopt(s.fd.get(), SOL_UDP, UDP_SEGMENT, &size, &len) == 0;
+    }
+    if (options_.udp_gro) {
+        const int on = 1;
+        s.gro = ::setsockopt(s.fd.get(), SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+    }
 }
 
 Status UdpTransport::open_sockets() {
@@ -211,6 +205,15 @@ bool UdpTransport::has_ipv6() const {
                        [](const Socket& s) { return s.family == AF_INET6; });
 }
 
+bool UdpTransport::has_gso() const {
+    return !gso_failed_ &&
+           std::any_of(sockets_.begin(), sockets_.end(), [](const Socket& s) { return s.gso; });
+}
+
+bool UdpTransport::has_gro() const {
+    return std::any_of(sockets_.begin(), sockets_.end(), [](const Socket& s) { return s.gro; });
+}
+
 void UdpTransport::on_fd_ready(int fd, std::uint32_t events) {
     if (events & (kError | kHangup)) {
         // A pending ICMP-derived error: read it to clear the level-triggered EPOLLERR.
@@ -286,10 +289,26 @@ void UdpTransport::deliver(std::size_t slot, std::size_t length, int flags) {
         ++stats_.rx_errors;
         return;
     }
+    const std::uint8_t* data = rx.buffer.get() + slot * kMaxDatagramSize;
+    const std::size_t segment = rx.gro_segment_size(slot);
+    if (segment == 0 || segment >= length) {
+        deliver_one(*from, ByteView(data, length));
+        return;
+    }
+    // A UDP_GRO buffer: datagrams of `segment` bytes from one sender, the last possibly
+    // shorter (udp(7)); each goes to the receiver as its own datagram, in order.
+    ++stats_.rx_gro_batches;
+    for (std::size_t offset = 0; offset < length; offset += segment) {
+        ++stats_.rx_gro_segments;
+        deliver_one(*from, ByteView(data + offset, std::min(segment, length - offset)));
+    }
+}
+
+void UdpTransport::deliver_one(const Endpoint& from, ByteView data) {
     ++stats_.rx_datagrams;
-    stats_.rx_bytes += length;
+    stats_.rx_bytes += data.size();
     if (receiver_ != nullptr) {
-        receiver_->on_datagram(*from, ByteView(rx.buffer.get() + slot * kMaxDatagramSize, length));
+        receiver_->on_datagram(from, data);
     }
 }
 
@@ -328,7 +347,8 @@ std::size_t UdpTransport::send_batch(std::span<const OutDatagram> batch) {
         }
         // The longest run of datagrams that go out through the same socket.
         std::size_t j = i + 1;
-        while (j < batch.size() && j - i < kMaxSendBatch && socket_for(batch[j].to) == s) {
+        while (j < batch.size() && j - i < TxBatch::kMaxDatagrams &&
+               socket_for(batch[j].to) == s) {
             ++j;
         }
         sent += send_group(*s, batch.subspan(i, j - i));
@@ -338,10 +358,8 @@ std::size_t UdpTransport::send_batch(std::span<const OutDatagram> batch) {
 }
 
 std::size_t UdpTransport::send_group(const Socket& s, std::span<const OutDatagram> group) {
-    mmsghdr msgs[kMaxSendBatch];
-    iovec iov[kMaxSendBatch];
-    SocketAddress addrs[kMaxSendBatch];
-    std::size_t count = 0;
+    TxBatch tx;
+    const bool gso = s.gso && !gso_failed_;
     for (const OutDatagram& d : group) {
         auto addr = to_socket_address(d.to, s.family);
         if (!addr) {
@@ -352,48 +370,74 @@ std::size_t UdpTransport::send_group(const Socket& s, std::span<const OutDatagra
             ++stats_.tx_drop_too_big;
             continue;
         }
-        addrs[count] = *addr;
-        iov[count].iov_base = const_cast<std::uint8_t*>(d.data.data());
-        iov[count].iov_len = d.data.size();
-        msgs[count].msg_hdr = msghdr{};
-        msgs[count].msg_hdr.msg_name = &addrs[count].storage;
-        msgs[count].msg_hdr.msg_namelen = addrs[count].length;
-        msgs[count].msg_hdr.msg_iov = &iov[count];
-        msgs[count].msg_hdr.msg_iovlen = 1;
-        msgs[count].msg_len = 0;
-        ++count;
+        tx.add(d.to, *addr, d.data, gso);
     }
+    tx.finish();
+    return transmit(s, tx);
+}
+
+// Sends tx's messages; returns how many datagrams went out. Every other datagram is a counted
+// drop, except those of a GSO send the kernel refused: they are sent again one by one.
+std::size_t UdpTransport::transmit(const Socket& s, TxBatch& tx) {
     std::size_t sent = 0;
     std::size_t k = 0;
-    while (k < count) {
+    while (k < tx.messages) {
         int n = -1;
         if (use_mmsg_) {
-            n = ::sendmmsg(s.fd.get(), &msgs[k], static_cast<unsigned>(count - k), MSG_DONTWAIT);
+            n = ::sendmmsg(s.fd.get(), &tx.msgs[k], static_cast<unsigned>(tx.messages - k),
+                           MSG_DONTWAIT);
             if (n < 0 && errno == ENOSYS) {
                 use_mmsg_ = false;
                 continue;
             }
         } else {
-            n = ::sendmsg(s.fd.get(), &msgs[k].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
+            n = ::sendmsg(s.fd.get(), &tx.msgs[k].msg_hdr, MSG_DONTWAIT) < 0 ? -1 : 1;
         }
         if (n <= 0) {
             // sendmmsg reports an error only for the first message of the call: drop that
             // one and carry on with the rest.
-            count_send_error(n < 0 ? errno : EAGAIN);
+            const int err = n < 0 ? errno : EAGAIN;
+            if (tx.segments[k] > 1 && (err == EIO || err == EINVAL || err == EMSGSIZE)) {
+                // The kernel refused the segmentation, not the datagrams (udp_send_skb): a
+                // segment above the route MTU (EINVAL, EMSGSIZE since 6.x), no checksum
+                // offload or IPsec on the route (EIO), SO_NO_CHECK (EINVAL). None of these
+                // goes away by itself: stop segmenting and send these one by one.
+                gso_failed_ = true;
+                ++stats_.tx_gso_failed;
+                stats_.last_tx_errno = err;
+                return sent + retry_unsegmented(s, tx, k);
+            }
+            count_send_error(err, tx.segments[k]);
             ++k;
             continue;
         }
-        for (int m = 0; m < n; ++m) {
-            ++stats_.tx_datagrams;
-            stats_.tx_bytes += iov[k + static_cast<std::size_t>(m)].iov_len;
+        for (std::size_t m = k; m < k + static_cast<std::size_t>(n); ++m) {
+            stats_.tx_datagrams += tx.segments[m];
+            stats_.tx_bytes += tx.bytes[m];
+            sent += tx.segments[m];
+            if (tx.segments[m] > 1) {
+                ++stats_.tx_gso_sends;
+                stats_.tx_gso_segments += tx.segments[m];
+            }
         }
-        sent += static_cast<std::size_t>(n);
         k += static_cast<std::size_t>(n);
     }
     return sent;
 }
 
-void UdpTransport::count_send_error(int err) {
+std::size_t UdpTransport::retry_unsegmented(const Socket& s, const TxBatch& tx, std::size_t from) {
+    TxBatch plain;
+    for (std::size_t m = from; m < tx.messages; ++m) {
+        for (std::size_t d = tx.first[m]; d < tx.first[m] + tx.segments[m]; ++d) {
+            const auto* data = static_cast<const std::uint8_t*>(tx.iov[d].iov_base);
+            plain.add(*tx.dest[m], tx.addrs[m], ByteView(data, tx.iov[d].iov_len), false);
+        }
+    }
+    plain.finish();
+    return transmit(s, plain);
+}
+
+void UdpTransport::count_send_error(int err, std::size_t datagrams) {
     stats_.last_tx_errno = err;
     switch (err) {
         case EAGAIN:
@@ -401,17 +445,17 @@ void UdpTransport::count_send_error(int err) {
         case EWOULDBLOCK:
 #endif
         case ENOBUFS:
-        case EINTR: ++stats_.tx_drop_would_block; break;
+        case EINTR: stats_.tx_drop_would_block += datagrams; break;
         case ENETUNREACH:
         case EHOSTUNREACH:
         case EADDRNOTAVAIL:
         case ENETDOWN:
-        case EAFNOSUPPORT: ++stats_.tx_drop_unreachable; break;
+        case EAFNOSUPPORT: stats_.tx_drop_unreachable += datagrams; break;
         case EPERM:
         case EACCES:
-        case ECONNREFUSED: ++stats_.tx_drop_refused; break;
-        case EMSGSIZE: ++stats_.tx_drop_too_big; break;
-        default: ++stats_.tx_drop_other; break;
+        case ECONNREFUSED: stats_.tx_drop_refused += datagrams; break;
+        case EMSGSIZE: stats_.tx_drop_too_big += datagrams; break;
+        default: stats_.tx_drop_other += datagrams; break;
     }
 }
 

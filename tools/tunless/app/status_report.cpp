@@ -34,6 +34,10 @@ std::vector<std::string> status_lines(const wg::Device& device, const io::UdpTra
         ts.rx_datagrams, ts.rx_bytes, ts.tx_datagrams, ts.tx_bytes, ts.tx_drop_would_block,
         ts.tx_drop_unreachable, ts.tx_drop_refused, ts.tx_drop_no_path, ts.tx_drop_too_big,
         ts.tx_drop_other, ts.rx_drop_truncated));
+    lines.push_back(fmt::format(
+        "udp offload: gso={} sends={} segments={} failed={} gro={} batches={} segments={}",
+        udp.has_gso() ? "on" : "off", ts.tx_gso_sends, ts.tx_gso_segments, ts.tx_gso_failed,
+        udp.has_gro() ? "on" : "off", ts.rx_gro_batches, ts.rx_gro_segments));
     if (stack != nullptr) {
         const auto ss = stack->stats();
         lines.push_back(fmt::format(

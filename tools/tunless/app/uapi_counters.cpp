@@ -49,6 +49,13 @@ void udp_counters(uapi::KeyValues& kv, const io::UdpTransport& udp) {
     put(kv, "udp.tx_drop_no_path", t.tx_drop_no_path);
     put(kv, "udp.tx_drop_too_big", t.tx_drop_too_big);
     put(kv, "udp.tx_drop_other", t.tx_drop_other);
+    put(kv, "udp.gso", udp.has_gso() ? "on" : "off");
+    put(kv, "udp.gro", udp.has_gro() ? "on" : "off");
+    put(kv, "udp.tx_gso_sends", t.tx_gso_sends);
+    put(kv, "udp.tx_gso_segments", t.tx_gso_segments);
+    put(kv, "udp.tx_gso_failed", t.tx_gso_failed);
+    put(kv, "udp.rx_gro_batches", t.rx_gro_batches);
+    put(kv, "udp.rx_gro_segments", t.rx_gro_segments);
 }
 
 void stack_counters(uapi::KeyValues& kv, const net::Stack& stack) {
