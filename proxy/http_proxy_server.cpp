@@ -41,6 +41,7 @@ class HttpProxyServer::Session final : public proxy::Session,
 public:
     Session(HttpProxyServer& server, io::UniqueFd fd, const Endpoint& client)
         : server_(server), ctx_(server.ctx_), fd_(std::move(fd)), client_(client),
+          credentials_(server.options_.credentials),
           parser_(std::make_unique<http::RequestHeadParser>()),
           deadline_(ctx_.loop.now() + ctx_.negotiation_timeout) {}
 
@@ -126,9 +127,8 @@ private:
             return respond_and_close(http::status_for(step.fault), http::fault_name(step.fault));
         }
         const http::RequestHead& head = parser_->head();
-        if (server_.options_.credentials &&
-            http::check_proxy_authorization(head, *server_.options_.credentials) !=
-                http::AuthCheck::kOk) {
+        if (credentials_ &&
+            http::check_proxy_authorization(head, *credentials_) != http::AuthCheck::kOk) {
             server_.stats_.reject("auth_failed");
             return respond_and_close(http::StatusCode::kProxyAuthenticationRequired,
                                      "authentication required");
@@ -180,6 +180,7 @@ private:
     ServiceContext& ctx_;
     io::UniqueFd fd_;
     Endpoint client_;
+    std::optional<Credentials> credentials_;  // as configured when the client was accepted
     std::unique_ptr<http::RequestHeadParser> parser_;
     Instant deadline_;
     bool registered_ = false;
@@ -212,6 +213,11 @@ HttpProxyServer::~HttpProxyServer() = default;
 
 void HttpProxyServer::on_accept(io::UniqueFd fd, const Endpoint& client) {
     sessions_.start_host_session<Session>(*this, std::move(fd), client);
+}
+
+void HttpProxyServer::reconfigure(const Options& options) {
+    options_ = options;
+    sessions_.set_max_sessions(options.max_connections);
 }
 
 void HttpProxyServer::shutdown() {

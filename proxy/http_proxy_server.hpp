@@ -32,6 +32,10 @@ public:
 
     const ListenerStats& stats() const { return stats_; }
     const Endpoint& local() const { return listener_->local(); }
+    const Options& options() const { return options_; }
+    // Config reload: as Socks5Server::reconfigure (new connections get the new credentials and
+    // MaxConnections; accepted ones keep theirs).
+    void reconfigure(const Options& options);
     void shutdown();
 
 private:

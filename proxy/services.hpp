@@ -1,9 +1,10 @@
 // proxy::Services: every user-facing TCP service of the node, built from the config after
 // app::Node::start(): [Socks5], [http], [TCPServerTunnel], [TCPClientTunnel]. Owns the shared
 // pieces (splice runtime, name resolver, mesh route view) and exposes per-listener counters
-// for the SIGUSR1 status lines. Shut down with shutdown() (SIGTERM) before the loop stops;
-// destroyed before the Node. UDP services (proxy/udp_*) hook in through
-// set_udp_associate_handler() and resolver().
+// for the SIGUSR1 status lines. A config reload adds, removes and updates listeners in place
+// (apply_reload). Shut down with shutdown() (SIGTERM) before the loop stops; destroyed before
+// the Node. UDP services (proxy/udp_*) hook in through set_udp_associate_handler() and
+// resolver().
 #pragma once
 
 #include <memory>
@@ -12,10 +13,12 @@
 
 #include "core/base/result.hpp"
 #include "core/config/config.hpp"
+#include "core/config/listener_diff.hpp"
 #include "core/wg/device.hpp"
 #include "netstack/stack.hpp"
 #include "proxy/device_routes.hpp"
 #include "proxy/http_proxy_server.hpp"
+#include "proxy/listener_reload.hpp"
 #include "proxy/name_resolver.hpp"
 #include "proxy/session.hpp"
 #include "proxy/socks5_server.hpp"
@@ -60,8 +63,16 @@ public:
     // outlive the Services; nullptr restores the system resolver.
     void set_resolver(NameResolver* resolver);
     NameResolver& resolver() { return *active_resolver_; }
-    // Applies to every [Socks5] listener.
+    // Applies to every [Socks5] listener, including ones a reload adds.
     void set_udp_associate_handler(Socks5UdpAssociateHandler* handler);
+
+    // Config reload (SIGHUP): applies the TCP entries of `diff` (cfg::diff_listeners of the
+    // running config and `next`; UDP entries are UdpServices' part), in its order. Removed
+    // listeners close and reset their connections. Changed ones keep listening: connections
+    // accepted from now on get the new settings, live ones keep theirs. Added ones open. A
+    // listener that cannot be put into effect (bind failed) is reported and left out; the
+    // rest is applied regardless.
+    ListenerReloadFailures apply_reload(const cfg::ListenerDiff& diff, const cfg::Config& next);
 
     // Closes every listener and resets every connection (SIGTERM).
     void shutdown();
@@ -74,6 +85,11 @@ private:
     Services(io::EventLoop& loop, net::Stack& stack, const wg::Device& device,
              const ServicesOptions& options);
     Status add_all(const cfg::Config& config);
+    // One listener of `next` (the index-th section of that kind): open it / update it.
+    Status start(cfg::ListenerKind kind, const cfg::Config& next, std::size_t index);
+    Status update(const cfg::ListenerDelta& delta, std::size_t position, const cfg::Config& next);
+    std::size_t position(const cfg::ListenerDelta& delta) const;
+    void remove(const cfg::ListenerDelta& delta, std::size_t position);
 
     DeviceRoutes routes_;
     SpliceRuntime splices_;
@@ -85,6 +101,7 @@ private:
     std::vector<std::unique_ptr<HttpProxyServer>> http_;
     std::vector<std::unique_ptr<InboundForward>> inbound_;
     std::vector<std::unique_ptr<OutboundForward>> outbound_;
+    Socks5UdpAssociateHandler* udp_handler_ = nullptr;
 };
 
 }  // namespace tunless::proxy

@@ -94,6 +94,11 @@ public:
         ref.begin();
     }
     std::uint32_t max_sessions() const { return max_; }
+    // Reload: the new cap applies to admissions from now on (0 means kDefaultMaxConnections);
+    // sessions above a lowered cap keep running.
+    void set_max_sessions(std::uint32_t max_sessions) {
+        max_ = max_sessions == 0 ? kDefaultMaxConnections : max_sessions;
+    }
     std::size_t size() const { return live_.size(); }
     Session& add(std::unique_ptr<Session> session);
     // The session is done: it stops counting as active and is destroyed after this round.

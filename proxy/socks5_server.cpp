@@ -41,6 +41,7 @@ class Socks5Server::Session final : public proxy::Session,
 public:
     Session(Socks5Server& server, io::UniqueFd fd, const Endpoint& client)
         : server_(server), ctx_(server.ctx_), fd_(std::move(fd)), client_(client),
+          credentials_(server.options_.credentials),
           buf_(std::make_unique<std::array<std::uint8_t, socks5::kMaxClientMessageSize>>()),
           deadline_(ctx_.loop.now() + ctx_.negotiation_timeout) {}
 
@@ -129,7 +130,7 @@ private:
                 auto r = socks5::parse_greeting(pending());
                 if (r.need_more()) return;
                 if (r.failed()) return reject(socks5::fault_name(r.fault));  // no reply (§3)
-                const bool need_auth = server_.options_.credentials.has_value();
+                const bool need_auth = credentials_.has_value();
                 const socks5::Method m = socks5::select_method(r.value, need_auth);
                 const auto sel = socks5::build_method_selection(m);
                 if (!send_all_small(fd_.get(), sel) || m == socks5::Method::kNoAcceptable) {
@@ -140,9 +141,8 @@ private:
             } else if (phase_ == Phase::kAuth) {
                 auto r = socks5::parse_auth_request(pending());
                 if (r.need_more()) return;
-                const bool ok =
-                    r.done() && server_.options_.credentials->matches(r.value.username,
-                                                                      r.value.password);
+                const bool ok = r.done() && credentials_ &&
+                                credentials_->matches(r.value.username, r.value.password);
                 const auto status = socks5::build_auth_status(ok);
                 if (!send_all_small(fd_.get(), status) || !ok) {
                     return reject(r.failed() ? socks5::fault_name(r.fault) : "auth_failed");
@@ -222,6 +222,7 @@ private:
     ServiceContext& ctx_;
     io::UniqueFd fd_;
     Endpoint client_;
+    std::optional<Credentials> credentials_;  // as configured when the client was accepted
     std::unique_ptr<std::array<std::uint8_t, socks5::kMaxClientMessageSize>> buf_;
     std::size_t size_ = 0;
     Instant deadline_;
@@ -254,6 +255,11 @@ Socks5Server::~Socks5Server() = default;
 
 void Socks5Server::on_accept(io::UniqueFd fd, const Endpoint& client) {
     sessions_.start_host_session<Session>(*this, std::move(fd), client);
+}
+
+void Socks5Server::reconfigure(const Options& options) {
+    options_ = options;
+    sessions_.set_max_sessions(options.max_connections);
 }
 
 void Socks5Server::shutdown() {

@@ -54,6 +54,11 @@ public:
     void set_udp_associate_handler(Socks5UdpAssociateHandler* handler) { udp_handler_ = handler; }
     const ListenerStats& stats() const { return stats_; }
     const Endpoint& local() const { return listener_->local(); }
+    const Options& options() const { return options_; }
+    // Config reload: credentials and MaxConnections for connections accepted from now on;
+    // accepted ones finish with the credentials they were accepted under. `options.bind`
+    // must be the running one (another bind is another listener).
+    void reconfigure(const Options& options);
     // Stops accepting and resets every session (SIGTERM).
     void shutdown();
 

@@ -40,7 +40,8 @@ class InboundForward::Session final : public proxy::Session,
                                       public SpliceObserver {
 public:
     Session(InboundForward& fwd, std::unique_ptr<net::TcpConnection> conn)
-        : fwd_(fwd), ctx_(fwd.ctx_), conn_(std::move(conn)), peer_(conn_->endpoints()) {
+        : fwd_(fwd), ctx_(fwd.ctx_), conn_(std::move(conn)), peer_(conn_->endpoints()),
+          target_(fwd.options_.target), proxy_protocol_(fwd.options_.proxy_protocol) {
         conn_->set_handler(this);
     }
 
@@ -60,8 +61,8 @@ public:
     void begin() {
         deadline_ = ctx_.loop.now() + ctx_.connect_timeout;
         log::info("{}: {} connected, forwarding to {}", fwd_.stats_.name,
-                  peer_text(peer_.remote_ip, peer_.remote_port), fwd_.options_.target.to_string());
-        const cfg::NamedEndpoint& t = fwd_.options_.target;
+                  peer_text(peer_.remote_ip, peer_.remote_port), target_.to_string());
+        const cfg::NamedEndpoint& t = target_;
         if (t.ip) {
             connect_host(*t.ip);
             return;
@@ -93,7 +94,7 @@ public:
             return fail_mesh(st.error().message.c_str());
         }
         Bytes header;
-        if (fwd_.options_.proxy_protocol) {
+        if (proxy_protocol_) {
             const auto h = proxy_protocol::encode_v2(proxy_protocol::Addresses{
                 proxy_protocol::Transport::kTcp, peer_.remote_ip, peer_.remote_port,
                 peer_.local_ip, peer_.local_port});
@@ -132,7 +133,7 @@ public:
 
 private:
     void connect_host(const IpAddress& ip) {
-        auto fd = start_connect(ip, fwd_.options_.target.port);
+        auto fd = start_connect(ip, target_.port);
         if (!fd) {
             return fail_mesh(fd.error().message.c_str());
         }
@@ -147,7 +148,7 @@ private:
         ++fwd_.stats_.failed;
         log::debug_limited(g_log_limit, ctx_.loop.now(), "{}: {} -> {}: {}", fwd_.stats_.name,
                            peer_text(peer_.remote_ip, peer_.remote_port),
-                           fwd_.options_.target.to_string(), why);
+                           target_.to_string(), why);
         if (conn_) {
             conn_->abort();  // RST: the mesh client learns at once that nothing is there
         }
@@ -167,6 +168,8 @@ private:
     ServiceContext& ctx_;
     std::unique_ptr<net::TcpConnection> conn_;
     net::TcpEndpoints peer_;
+    cfg::NamedEndpoint target_;  // the forward's settings when this connection was accepted
+    bool proxy_protocol_;
     io::UniqueFd fd_;
     bool registered_ = false;
     bool resolving_ = false;
@@ -213,6 +216,14 @@ void InboundForward::on_accept(net::TcpListener& listener,
     ref.begin();
 }
 
+void InboundForward::reconfigure(const Options& options) {
+    options_ = options;
+    sessions_.set_max_sessions(options.max_connections);
+    if (listener_) {
+        listener_->set_max_connections(sessions_.max_sessions() + 1);  // backstop, as in create()
+    }
+}
+
 void InboundForward::shutdown() {
     listener_.reset();
     sessions_.abort_all();
@@ -225,7 +236,7 @@ class OutboundForward::Session final : public proxy::Session,
                                        public SpliceObserver {
 public:
     Session(OutboundForward& fwd, io::UniqueFd fd, const Endpoint& client)
-        : fwd_(fwd), ctx_(fwd.ctx_), fd_(std::move(fd)), client_(client) {}
+        : fwd_(fwd), ctx_(fwd.ctx_), fd_(std::move(fd)), client_(client), target_(fwd.target_) {}
 
     ~Session() override {
         if (registered_) {
@@ -241,7 +252,7 @@ public:
             ctx_, [this](DialOutcome o, std::unique_ptr<net::TcpConnection> c) {
                 on_dialed(o, std::move(c));
             });
-        dialer_->start(fwd_.target_);
+        dialer_->start(target_);
     }
 
     void on_fd_ready(int fd, std::uint32_t events) override {
@@ -281,7 +292,7 @@ private:
         if (o != DialOutcome::kConnected) {
             ++fwd_.stats_.failed;
             log::debug_limited(g_log_limit, ctx_.loop.now(), "{}: {} -> {}: {}", fwd_.stats_.name,
-                               client_.to_string(), fwd_.target_.to_string(),
+                               client_.to_string(), target_.to_string(),
                                dial_outcome_name(o));
             close_with_reset(fd_);
             return finish();
@@ -304,6 +315,7 @@ private:
     ServiceContext& ctx_;
     io::UniqueFd fd_;
     Endpoint client_;
+    Target target_;  // the forward's Target when this client was accepted
     bool registered_ = false;
     std::unique_ptr<MeshDialer> dialer_;
     std::unique_ptr<Splice> splice_;
@@ -325,8 +337,7 @@ Result<std::unique_ptr<OutboundForward>> OutboundForward::create(ServiceContext&
         return l.error();
     }
     f->listener_ = std::move(*l);
-    f->stats_.name = "tcp-forward " + f->listener_->local().to_string() + " -> " +
-                     options.target.to_string();
+    f->name_listener();
     return f;
 }
 
@@ -337,6 +348,24 @@ OutboundForward::~OutboundForward() = default;
 
 void OutboundForward::on_accept(io::UniqueFd fd, const Endpoint& client) {
     sessions_.start_host_session<Session>(*this, std::move(fd), client);
+}
+
+Status OutboundForward::reconfigure(const Options& options) {
+    auto target = to_target(options.target);
+    if (!target) {
+        return fail(Errc::kInvalidArgument, "bad target " + options.target.to_string());
+    }
+    options_ = options;
+    target_ = *target;
+    sessions_.set_max_sessions(options.max_connections);
+    name_listener();
+    return {};
+}
+
+void OutboundForward::name_listener() {
+    const std::string local =
+        listener_ ? listener_->local().to_string() : options_.bind.to_string();
+    stats_.name = "tcp-forward " + local + " -> " + options_.target.to_string();
 }
 
 void OutboundForward::shutdown() {

@@ -36,6 +36,10 @@ public:
     InboundForward& operator=(const InboundForward&) = delete;
 
     const ListenerStats& stats() const { return stats_; }
+    const Options& options() const { return options_; }
+    // Config reload: Target, ProxyProtocol and MaxConnections for connections accepted from
+    // now on; accepted ones keep theirs. `options.mesh_port` must be the running one.
+    void reconfigure(const Options& options);
     void shutdown();
     void on_accept(net::TcpListener& listener, std::unique_ptr<net::TcpConnection>& conn) override;
 
@@ -64,12 +68,17 @@ public:
     OutboundForward& operator=(const OutboundForward&) = delete;
 
     const ListenerStats& stats() const { return stats_; }
+    const Options& options() const { return options_; }
+    // Config reload: Target and MaxConnections for connections accepted from now on. Fails,
+    // changing nothing, for a target to_target() refuses. `options.bind` must be the running one.
+    Status reconfigure(const Options& options);
     void shutdown();
 
 private:
     class Session;
     OutboundForward(ServiceContext& ctx, const Options& options);
     void on_accept(io::UniqueFd fd, const Endpoint& client);
+    void name_listener();  // stats_.name from the local address and the Target
 
     ServiceContext& ctx_;
     Options options_;

@@ -72,6 +72,8 @@ public:
     std::string describe() const;
     // The local socket's address (the kernel's port when BindAddress had port 0).
     const Endpoint& local() const { return socket_->local(); }
+    // BindAddress as configured (port 0 kept): the forward's identity across reloads.
+    const Endpoint& bind() const { return bind_; }
 
 private:
     struct Flow;
@@ -102,6 +104,7 @@ public:
     void on_timer(Instant now);
     UdpForwardStats stats() const;
     std::string describe() const;
+    std::uint16_t listen_port() const { return listen_port_; }
 
 private:
     struct Flow;

@@ -80,27 +80,100 @@ Result<std::unique_ptr<UdpServices>> UdpServices::create(const cfg::Config& conf
                                                          io::EventLoop& loop, net::Stack& stack,
                                                          DnsResolver& mesh_names,
                                                          DnsResolver& host_names) {
-    std::unique_ptr<UdpServices> s(new UdpServices());
     const FamilyPreference pref = family_preference(config);
-    for (const auto& t : config.udp_proxy_tunnels) {
-        auto fwd = UdpProxyTunnel::create(t, loop, stack, mesh_names, pref);
-        if (!fwd)
-            return fail(fwd.error().code,
-                        config.file + ":" + std::to_string(t.line) + ": " + fwd.error().message);
-        log::info("{}", (*fwd)->describe());
-        s->proxy_tunnels_.push_back(std::move(*fwd));
-    }
-    for (const auto& t : config.udp_server_tunnels) {
-        auto fwd = UdpServerTunnel::create(t, loop, stack, host_names, pref);
-        if (!fwd)
-            return fail(fwd.error().code,
-                        config.file + ":" + std::to_string(t.line) + ": " + fwd.error().message);
-        log::info("{}", (*fwd)->describe());
-        s->server_tunnels_.push_back(std::move(*fwd));
+    std::unique_ptr<UdpServices> s(new UdpServices(loop, stack, mesh_names, host_names, pref));
+    for (cfg::ListenerKind kind : {cfg::ListenerKind::kUdpProxyTunnel,
+                                   cfg::ListenerKind::kUdpServerTunnel}) {
+        for (std::size_t i = 0; i < cfg::listener_count(config, kind); ++i) {
+            if (auto st = s->open(kind, config, i, kNoPosition); !st) {
+                const int line = cfg::listener_line(config, kind, i);
+                return fail(st.error().code, config.file + ":" + std::to_string(line) + ": " +
+                                                 st.error().message);
+            }
+        }
     }
     s->relay_ = std::make_unique<Socks5UdpRelay>(loop, stack, mesh_names, pref);
     s->control_ = std::make_unique<Socks5UdpControl>(loop, *s->relay_);
     return s;
+}
+
+Status UdpServices::open(cfg::ListenerKind kind, const cfg::Config& config, std::size_t i,
+                         std::size_t slot) {
+    auto place = [slot](auto& items, auto fwd) {
+        log::info("{}", fwd->describe());
+        if (slot == kNoPosition) {
+            items.push_back(std::move(fwd));
+        } else {
+            items[slot] = std::move(fwd);
+        }
+    };
+    if (kind == cfg::ListenerKind::kUdpProxyTunnel) {
+        auto fwd = UdpProxyTunnel::create(config.udp_proxy_tunnels[i], loop_, stack_,
+                                          mesh_names_, pref_);
+        if (!fwd) return fwd.error();
+        place(proxy_tunnels_, std::move(*fwd));
+        return {};
+    }
+    auto fwd = UdpServerTunnel::create(config.udp_server_tunnels[i], loop_, stack_, host_names_,
+                                       pref_);
+    if (!fwd) return fwd.error();
+    place(server_tunnels_, std::move(*fwd));
+    return {};
+}
+
+std::size_t UdpServices::position(const cfg::ListenerDelta& d) const {
+    if (d.id.kind == cfg::ListenerKind::kUdpProxyTunnel) {
+        return position_of(proxy_tunnels_, d.id, d.rank, [](const UdpProxyTunnel& t) {
+            return cfg::ListenerId{cfg::ListenerKind::kUdpProxyTunnel, t.bind(), 0};
+        });
+    }
+    return position_of(server_tunnels_, d.id, d.rank, [](const UdpServerTunnel& t) {
+        return cfg::ListenerId{cfg::ListenerKind::kUdpServerTunnel, Endpoint{}, t.listen_port()};
+    });
+}
+
+void UdpServices::close(cfg::ListenerKind kind, std::size_t pos) {
+    auto drop = [pos](auto& items) {
+        log::info("{}: closed ({} flows dropped)", items[pos]->describe(),
+                  items[pos]->stats().flows.active);
+        items[pos].reset();  // compacted after the whole reload
+    };
+    if (kind == cfg::ListenerKind::kUdpProxyTunnel) {
+        drop(proxy_tunnels_);
+    } else {
+        drop(server_tunnels_);
+    }
+}
+
+ListenerReloadFailures UdpServices::apply_reload(const cfg::ListenerDiff& diff,
+                                                 const cfg::Config& next) {
+    // Positions first: closing one forward must not change which one a later entry means.
+    std::vector<std::size_t> pos(diff.deltas.size(), kNoPosition);
+    for (std::size_t k = 0; k < diff.deltas.size(); ++k) {
+        const auto& d = diff.deltas[k];
+        if (cfg::is_udp(d.id.kind) && d.change != cfg::ListenerChange::kAdded) {
+            pos[k] = position(d);
+        }
+    }
+    ListenerReloadFailures failures;
+    for (std::size_t k = 0; k < diff.deltas.size(); ++k) {
+        const auto& d = diff.deltas[k];
+        if (!cfg::is_udp(d.id.kind)) {
+            continue;
+        }
+        if (pos[k] != kNoPosition) {
+            close(d.id.kind, pos[k]);  // removed, or changed: reopened below on the same address
+        }
+        if (d.change == cfg::ListenerChange::kRemoved) {
+            continue;
+        }
+        if (auto st = open(d.id.kind, next, d.next_index, pos[k]); !st) {
+            failures.push_back({d, st.error(), false});
+        }
+    }
+    compact(proxy_tunnels_);
+    compact(server_tunnels_);
+    return failures;
 }
 
 UdpServices::~UdpServices() = default;

@@ -1,6 +1,7 @@
 // UdpServices: the UDP side of the proxy layer built from a Config: every [UDPProxyTunnel] and
 // [UDPServerTunnel] forward plus the SOCKS5 UDP ASSOCIATE relay, as one DeadlineProvider for
-// their flow timeouts, and their counters (status lines, key/value pairs). Also the helpers
+// their flow timeouts, and their counters (status lines, key/value pairs). A config reload
+// opens, closes and reopens forwards (apply_reload). Also the helpers
 // that derive the DnsResolver configuration from [Interface] DNS= and [Resolve]. Not the TCP
 // services (proxy/services.*). Owned by the daemon; must be destroyed before the Stack.
 #pragma once
@@ -12,7 +13,9 @@
 
 #include "core/base/result.hpp"
 #include "core/config/config.hpp"
+#include "core/config/listener_diff.hpp"
 #include "proxy/dns_resolver.hpp"
+#include "proxy/listener_reload.hpp"
 #include "proxy/socks5_udp.hpp"
 #include "proxy/socks5_udp_control.hpp"
 #include "proxy/udp_forward.hpp"
@@ -52,6 +55,14 @@ public:
     // Ends every association (SIGTERM); forwards stay until destruction.
     void shutdown() { control_->shutdown(); }
 
+    // Config reload (SIGHUP): applies the UDP entries of `diff` (cfg::diff_listeners of the
+    // running config and `next`), in its order. Removed forwards close with their flows. A
+    // changed forward is reopened on the same address with the new settings: its flows start
+    // over (UDP keeps no connection; a client's next datagram opens a new flow). Added ones
+    // open. One that cannot open is reported and left out; the rest is applied regardless.
+    // Target names resolve with the family preference the services started with.
+    ListenerReloadFailures apply_reload(const cfg::ListenerDiff& diff, const cfg::Config& next);
+
     Instant next_deadline() const override;
     void on_timer(Instant now) override;
 
@@ -61,8 +72,21 @@ public:
     void counters(CounterPairs& out) const;
 
 private:
-    UdpServices() = default;
+    UdpServices(io::EventLoop& loop, net::Stack& stack, DnsResolver& mesh_names,
+                DnsResolver& host_names, FamilyPreference pref)
+        : loop_(loop), stack_(stack), mesh_names_(mesh_names), host_names_(host_names),
+          pref_(pref) {}
+    // Opens the index-th [UDPProxyTunnel] / [UDPServerTunnel] of `config` at `slot`.
+    Status open(cfg::ListenerKind kind, const cfg::Config& config, std::size_t index,
+                std::size_t slot);
+    std::size_t position(const cfg::ListenerDelta& delta) const;
+    void close(cfg::ListenerKind kind, std::size_t position);
 
+    io::EventLoop& loop_;
+    net::Stack& stack_;
+    DnsResolver& mesh_names_;
+    DnsResolver& host_names_;
+    FamilyPreference pref_;
     std::vector<std::unique_ptr<UdpProxyTunnel>> proxy_tunnels_;
     std::vector<std::unique_ptr<UdpServerTunnel>> server_tunnels_;
     std::unique_ptr<Socks5UdpRelay> relay_;
