@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 
 #include "core/base/bytes.hpp"
@@ -21,7 +22,7 @@ public:
     // Segments shorter than kMergeBelow are copied into merge buffers of kMergeCapacity bytes.
     // With both equal, held memory stays under ~2.2x the bytes held whatever segment sizes a
     // peer chooses (a 1-byte pbuf would cost ~100 bytes of headers and bookkeeping); full-size
-    // segments are never copied. See docs/adr/0001-lwip-memory.md.
+    // segments are never copied. An empty queue holds no pbuf. See docs/adr/0001-lwip-memory.md.
     static constexpr std::size_t kMergeBelow = 1024;
     static constexpr std::size_t kMergeCapacity = 1024;
 
@@ -44,7 +45,7 @@ public:
     // Drops up to n bytes from the head; returns how many were dropped.
     std::size_t consume(std::size_t n);
     void clear();
-    std::size_t pbuf_count() const { return entries_.size(); }
+    std::size_t pbuf_count() const { return entries_ ? entries_->size() : 0; }
 
 private:
     struct Entry {
@@ -55,7 +56,9 @@ private:
     };
     void push_single(struct pbuf* p);
 
-    std::deque<Entry> entries_;
+    // Engaged only while something is queued: libstdc++'s deque allocates ~600 bytes as soon
+    // as it exists, which a thousand idle connections would hold for nothing.
+    std::optional<std::deque<Entry>> entries_;
     std::size_t bytes_ = 0;
 };
 

@@ -139,6 +139,7 @@ Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& config, EgressSi
     auto& state = port::state();
     state.rng = &rng;  // lwip_init() draws the first ephemeral ports
     state.owner = std::this_thread::get_id();
+    state.heap_limit_bytes = config.heap_limit_bytes;  // ADR 0001: the budget mem_malloc checks
     std::unique_ptr<Stack> stack(new Stack(config, egress, now));
     g_created = true;
     lwip_init();
@@ -240,6 +241,11 @@ Status Stack::inject(ByteView ip_packet) {
     }
     ++stats_.delivered_packets;
     return {};
+}
+
+void Stack::set_heap_limit_bytes(std::size_t bytes) {
+    config_.heap_limit_bytes = bytes;
+    port::state().heap_limit_bytes = bytes;
 }
 
 void Stack::set_now(Instant now) {

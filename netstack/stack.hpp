@@ -59,11 +59,20 @@ struct StackConfig {
     // Tunnel MTU: 576..65535, and >= 1280 when an IPv6 address is configured (RFC 8200 §5).
     // TCP_MSS is compiled for 1420; a smaller MTU shrinks the MSS, a larger one does not grow it.
     std::uint16_t mtu = kDefaultMtu;
-    // Cap on all memory lwIP allocates (pbufs, pcbs, segments); see docs/adr/0001-lwip-memory.md.
-    std::size_t heap_limit_bytes = std::size_t{32} * 1024 * 1024;
-    // Cap on live TcpConnection objects (inbound + outbound); each may hold up to ~256 KiB of
-    // received and ~256 KiB of unacknowledged sent data.
-    std::uint32_t max_tcp_connections = 256;
+    static constexpr std::size_t kDefaultHeapLimitBytes = std::size_t{16} * 1024 * 1024;
+    static constexpr std::uint32_t kDefaultMaxTcpConnections = 1024;
+    // The last kHeapReserveBytes of heap_limit_bytes only serve allocations of at most
+    // kHeapReserveMaxAlloc bytes (ACK/SYN/RST pbufs, pcbs): when queued data fills the budget,
+    // data packets are dropped but ACKs still flow both ways, so full send buffers drain.
+    static constexpr std::size_t kHeapReserveBytes = std::size_t{64} * 1024;
+    static constexpr std::size_t kHeapReserveMaxAlloc = 512;
+    // Cap on all memory lwIP allocates (pbufs, pcbs, segments), shared by every connection;
+    // see docs/adr/0001-lwip-memory.md. Windows reserve nothing: an idle connection costs its
+    // pcb (~0.3 KiB) of it, a busy one what it has queued (at most ~256 KiB each way).
+    std::size_t heap_limit_bytes = kDefaultHeapLimitBytes;
+    // Cap on live TcpConnection objects (inbound + outbound). Beyond it connect() fails with
+    // kLimitReached and inbound SYNs get RST; existing connections are not touched.
+    std::uint32_t max_tcp_connections = kDefaultMaxTcpConnections;
 };
 
 // lwIP's own counters (LWIP_STATS), summed per topic.
@@ -131,6 +140,9 @@ public:
 
     StackStats stats() const;
     const StackConfig& config() const { return config_; }
+    // Changes the heap budget at run time (tests; an operator lowering it later). Lowering it
+    // below what is in use frees nothing: new allocations are refused until enough is freed.
+    void set_heap_limit_bytes(std::size_t bytes);
 
 private:
     struct Impl;  // lwIP's netif and the egress scratch buffer (keeps lwIP out of this header)

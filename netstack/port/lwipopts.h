@@ -44,7 +44,7 @@ void* tunless_lwip_malloc(size_t size);
 #define MEM_USE_POOLS                   0   /* incompatible with MEM_LIBC_MALLOC */
 #define MEMP_USE_CUSTOM_POOLS           0   /* no custom pools */
 #define MEM_ALIGNMENT                   8   /* malloc returns at least 8-aligned memory on every Linux ABI we target */
-#define MEM_SIZE                        (32 * 1024 * 1024) /* informational only with MEM_LIBC_MALLOC (runtime cap instead) */
+#define MEM_SIZE                        (16 * 1024 * 1024) /* informational only with MEM_LIBC_MALLOC (runtime cap: StackConfig::heap_limit_bytes) */
 #define MEMP_OVERFLOW_CHECK             0   /* production; lwipopts_local.h turns it on for fuzzing */
 #define MEMP_SANITY_CHECK               0   /* only meaningful for fixed pools */
 #define MEM_OVERFLOW_CHECK              0   /* only for lwIP's own heap, which we do not use */

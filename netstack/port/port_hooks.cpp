@@ -1,6 +1,7 @@
 // The C functions lwIP's port calls (sys_now, LWIP_RAND, LWIP_PLATFORM_ASSERT/DIAG,
 // LWIP_ASSERT_CORE_LOCKED, the malloc behind mem_malloc). They read PortState, which only
 // net::Stack writes. lwIP has no clock and no RNG of its own here: both are injected.
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "lwip/sys.h"
 #include "netstack/invariant.hpp"
 #include "netstack/port/port_state.hpp"
+#include "netstack/stack.hpp"
 
 namespace tunless::net {
 
@@ -63,10 +65,19 @@ void tunless_lwip_assert_core_locked(void) {
 // mem_malloc() with MEM_LIBC_MALLOC: lwIP's MEM_STATS already count the bytes in use, so the
 // budget is one comparison. Refusal is an ordinary ERR_MEM for lwIP (drop, retry, or kill the
 // oldest TIME_WAIT pcb in tcp_alloc).
+// The last kHeapReserveBytes of the budget are for small allocations only (ACK/SYN/RST pbufs,
+// pcbs): when queued data fills the budget, data packets are dropped but ACKs still come in
+// and go out, so send buffers drain and receivers keep acknowledging. Without the reserve,
+// full send buffers whose ACKs cannot be allocated would never be freed (a global stall).
 void* tunless_lwip_malloc(size_t size) {
     auto& s = state();
     const std::size_t used = lwip_stats.mem.used;
-    if (size > s.heap_limit_bytes || used > s.heap_limit_bytes - size) {
+    using tunless::net::StackConfig;
+    const std::size_t reserve = size <= StackConfig::kHeapReserveMaxAlloc
+                                    ? 0
+                                    : std::min(StackConfig::kHeapReserveBytes, s.heap_limit_bytes);
+    const std::size_t limit = s.heap_limit_bytes - reserve;
+    if (size > limit || used > limit - size) {
         ++s.heap_refusals;
         return nullptr;
     }

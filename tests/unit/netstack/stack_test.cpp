@@ -54,6 +54,52 @@ TEST_CASE("stack: trailing padding after the IP length (WireGuard pads) is trimm
     CHECK(replies[0].icmp_payload == text("padme"));
 }
 
+TEST_CASE("stack: the heap budget (StackConfig::heap_limit_bytes) is enforced") {
+    auto& env = NetEnv::get();
+    env.sink.packets.clear();
+    CHECK(env.stack->config().heap_limit_bytes == net::StackConfig::kDefaultHeapLimitBytes);
+    const auto before = env.stack->stats();
+    // Exactly what is in use: every new lwIP allocation is refused.
+    env.stack->set_heap_limit_bytes(before.lwip.heap_used_bytes);
+    auto st = env.inject(ip::echo_request(env.peer4, env.addr4, 3, 3, text("full")));
+    REQUIRE_FALSE(st.has_value());
+    CHECK(st.error().code == Errc::kLimitReached);
+    RecordingTcpHandler handler;
+    auto c = net::TcpConnection::connect(*env.stack, env.peer4, 449, handler);
+    REQUIRE_FALSE(c.has_value());  // no memory for a pcb: a clean refusal, nothing killed
+    CHECK(c.error().code == Errc::kLimitReached);
+    const auto after = env.stack->stats();
+    CHECK(after.dropped[static_cast<std::size_t>(net::InjectDrop::kNoMemory)] ==
+          before.dropped[static_cast<std::size_t>(net::InjectDrop::kNoMemory)] + 1);
+    CHECK(after.heap_budget_refusals > before.heap_budget_refusals);
+    CHECK(after.lwip.heap_used_bytes <= before.lwip.heap_used_bytes);
+    CHECK(after.tcp_connections == before.tcp_connections);
+    CHECK(env.sink.packets.empty());
+    // Restored: the same packet is answered again.
+    env.stack->set_heap_limit_bytes(net::StackConfig::kDefaultHeapLimitBytes);
+    check_echo(env.addr4, env.peer4, 0);
+}
+
+TEST_CASE("stack: the budget's reserve keeps ACK-sized packets flowing when data fills it") {
+    auto& env = NetEnv::get();
+    env.sink.packets.clear();
+    const auto before = env.stack->stats();
+    // Inside the reserve: only allocations of at most kHeapReserveMaxAlloc bytes still fit.
+    env.stack->set_heap_limit_bytes(before.lwip.heap_used_bytes +
+                                    net::StackConfig::kHeapReserveBytes / 2);
+    const Bytes big = ip::echo_request(env.peer4, env.addr4, 4, 4, pattern(1200, 1));
+    auto st = env.inject(big);
+    REQUIRE_FALSE(st.has_value());  // a data-sized packet: dropped, counted
+    CHECK(st.error().code == Errc::kLimitReached);
+    CHECK(env.sink.packets.empty());
+    check_echo(env.addr4, env.peer4, 0);  // a small one (56 bytes) is still answered
+    CHECK(env.stack->stats().dropped[static_cast<std::size_t>(net::InjectDrop::kNoMemory)] ==
+          before.dropped[static_cast<std::size_t>(net::InjectDrop::kNoMemory)] + 1);
+    env.stack->set_heap_limit_bytes(net::StackConfig::kDefaultHeapLimitBytes);
+    REQUIRE(env.inject(big).has_value());
+    CHECK(env.take(icmp_from(env.addr4, env.peer4)).size() == 1);
+}
+
 TEST_CASE("stack: packets for other addresses are not answered and are counted by lwIP") {
     auto& env = NetEnv::get();
     env.sink.packets.clear();

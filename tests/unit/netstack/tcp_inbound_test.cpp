@@ -170,6 +170,8 @@ TEST_CASE("tcp: tiny segments are merged, so held memory tracks the bytes held")
         read += c.consume(front.size());
     }
     CHECK(read == expected.size());
+    // Drained: the connection holds no receive memory (no merge buffer kept for reuse).
+    CHECK(f.env.stack->stats().lwip.heap_used_bytes == heap_before);
 }
 
 TEST_CASE("tcp: write() applies backpressure and on_writable fires after the peer ACKs") {
