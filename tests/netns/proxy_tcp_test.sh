@@ -14,7 +14,9 @@
 # a PROXY v2 forward; closed mesh ports answer RST; 200 concurrent SOCKS5 connections; a slow
 # reader does not slow a parallel download; vanished clients leave no connections and RSS
 # returns near idle; malformed/unauthorised/unsupported requests get the right replies while a
-# transfer runs. Prints throughput, CPU s/GB and RSS (measured, not asserted).
+# transfer runs; SIGHUP adds, removes and changes forwards and proxies while a connection
+# through an unchanged forward stays open. Prints throughput, CPU s/GB and RSS (measured, not
+# asserted).
 TEST_NAME=proxy_tcp
 source "$(dirname "$0")/lib.sh"
 require_netns
@@ -250,6 +252,104 @@ pretty "vanished clients cleaned up; RSS idle ${rss_idle} kB, peak during bulk $
 if [ "${TUNLESS_SANITIZED:-0}" != 1 ]; then
     [ "$rss_after" -lt $((rss_idle + 4096)) ] || fail "RSS did not return near idle (${rss_after} kB vs ${rss_idle} kB idle)"
 fi
+
+# Test SIGHUP reload of the proxies and forwards. A connection through forward 5555, whose
+# section does not change, stays open across every reload and keeps echoing. Reload 1 removes
+# forward 5557, adds forward 5559 and a [Socks5] on 1083, and points forward 23 at the echo
+# (a Target change: new connections use it). Reload 2 is an invalid file: nothing changes.
+# Reload 3 adds an [http] proxy on a busy address (it is logged, the rest applies) and
+# forward 5561.
+cat > "$WORK/holder.py" <<'PY'
+import os, socket, sys, time
+work = sys.argv[1]
+s = socket.create_connection(("10.77.0.2", 5555), timeout=10)
+def echo(word):
+    s.sendall(word); got = b""
+    while len(got) < len(word):
+        c = s.recv(100)
+        if not c: sys.exit("connection closed while waiting for " + word.decode())
+        got += c
+    assert got == word, got
+    print(word.decode() + " ok", flush=True)
+echo(b"one")
+for step in ("two", "three", "four"):
+    deadline = time.time() + 120
+    while not os.path.exists(work + "/hold." + step):
+        if time.time() > deadline: sys.exit("never told to send " + step)
+        time.sleep(0.05)
+    echo(step.encode())
+PY
+bg peer "$WORK/holder.log" "$PY" "$WORK/holder.py" "$WORK" >/dev/null
+holder=${PIDS[-1]}
+wait_until 10 grep -q "one ok" "$WORK/holder.log" || fail "long-lived connection through 5555 did not start: $(cat "$WORK/holder.log")"
+[ "$(field "$(status "tcp-forward mesh:5555")" active)" = 1 ] || fail "forward 5555 does not show the live connection"
+mesh_echo() {  # mesh_echo PORT: "same" when a connection to 10.77.0.2:PORT echoes, else why not
+    n peer "$PY" -c '
+import socket, sys
+try:
+    s = socket.create_connection(("10.77.0.2", int(sys.argv[1])), timeout=5)
+    s.sendall(b"ping"); print("same" if s.recv(4) == b"ping" else "differs")
+except ConnectionRefusedError: print("refused")
+except Exception as e: print(e)' "$1"
+}
+reloads=0
+reload_and_wait() {  # sends SIGHUP and waits for the reload to be logged as finished or refused
+    reloads=$((reloads + 1))
+    kill -HUP "$tl"
+    wait_until 10 bash -c "[ \$(grep -cE 'reload: done|running configuration stays in effect' '$WORK/tunless.log') -ge $reloads ]" ||
+        fail "reload $reloads did not finish"
+}
+cp "$WORK/node.conf" "$WORK/node.conf.orig"
+"$PY" - "$WORK/node.conf" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+gone = "[TCPServerTunnel]\nListenPort = 5557\nTarget = 127.0.0.1:5558\nProxyProtocol = true\n"
+assert s.count(gone) == 1 and s.count("Target = 127.0.0.1:2323") == 1
+s = s.replace(gone, "").replace("Target = 127.0.0.1:2323", "Target = 127.0.0.1:5556")
+s += "\n[TCPServerTunnel]\nListenPort = 5559\nTarget = 127.0.0.1:5556\n"
+s += "\n[Socks5]\nBindAddress = 127.0.0.1:1083\n"
+open(p, "w").write(s)
+PY
+reload_and_wait
+grep -q "reload: proxies and forwards: 1 removed, 1 changed, 2 added" "$WORK/tunless.log" || fail "reload 1: unexpected summary: $(grep 'proxies and forwards' "$WORK/tunless.log")"
+touch "$WORK/hold.two"
+wait_until 10 grep -q "two ok" "$WORK/holder.log" || fail "the connection through the unchanged forward 5555 did not survive the reload: $(cat "$WORK/holder.log")"
+got=$(mesh_echo 5559); [ "$got" = same ] || fail "new forward 5559 after reload: $got"
+got=$(mesh_echo 5557); [ "$got" = refused ] || fail "removed forward 5557 after reload: $got"
+got=$(mesh_echo 23); [ "$got" = same ] || fail "forward 23 did not take its new Target: $got"
+n node curl -sS --max-time 20 --socks5-hostname 127.0.0.1:1083 -o "$WORK/dl7" http://10.77.0.1:8000/small || fail "new [Socks5] 1083 after reload failed"
+cmp -s "$WORK/dl7" "$WORK/www/small" || fail "new [Socks5] 1083: body differs"
+pretty "reload: connection through unchanged forward 5555 survived; new forward 5559 and [Socks5] 1083 work; removed 5557 refuses; forward 23 uses its new Target"
+
+printf '\n[TCPServerTunnel]\nListenPort = notaport\n' >> "$WORK/node.conf"
+reload_and_wait
+grep -q "running configuration stays in effect" "$WORK/tunless.log" || fail "invalid file: no refusal logged"
+touch "$WORK/hold.three"
+wait_until 10 grep -q "three ok" "$WORK/holder.log" || fail "the long-lived connection did not survive an invalid reload"
+got=$(mesh_echo 5559); [ "$got" = same ] || fail "forward 5559 after an invalid reload: $got"
+got=$(mesh_echo 5557); [ "$got" = refused ] || fail "forward 5557 after an invalid reload: $got"
+pretty "reload with an invalid file: logged, everything keeps running"
+
+# 127.0.0.1:5556 is the echo server's (socat) port: the [http] proxy cannot bind there.
+"$PY" - "$WORK/node.conf" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+bad = "\n[TCPServerTunnel]\nListenPort = notaport\n"
+assert s.endswith(bad)
+s = s[: -len(bad)] + "\n[http]\nBindAddress = 127.0.0.1:5556\n"
+s += "\n[TCPServerTunnel]\nListenPort = 5561\nTarget = 127.0.0.1:5556\n"
+open(p, "w").write(s)
+PY
+http_line=$(grep -n "BindAddress = 127.0.0.1:5556" "$WORK/node.conf" | cut -d: -f1); http_line=$((http_line - 1))
+reload_and_wait
+grep -q "node.conf:$http_line: reload: \[http\] 127.0.0.1:5556 could not be opened" "$WORK/tunless.log" || fail "the failed bind was not logged as file:line: $(grep 'reload' "$WORK/tunless.log" | tail -n 5)"
+kill -0 "$tl" || fail "tunless died on a failed bind"
+got=$(mesh_echo 5561); [ "$got" = same ] || fail "forward 5561 added next to a failed bind: $got"
+touch "$WORK/hold.four"
+wait_until 10 grep -q "four ok" "$WORK/holder.log" || fail "the long-lived connection did not survive a reload with a failed bind"
+wait "$holder" || fail "long-lived connection client failed: $(cat "$WORK/holder.log")"
+pretty "reload with a busy bind address: logged as file:line, the rest applied, connections kept"
+mv "$WORK/node.conf.orig" "$WORK/node.conf"
 
 # Test a clean shutdown on SIGTERM.
 kill -TERM "$tl"

@@ -14,7 +14,7 @@
 # UDP ASSOCIATE round trip (IP and domain targets, FRAG != 0 dropped); (d) names resolve over
 # the mesh: curl --socks5-hostname to a name only the peer's DNS server knows, and the DNS
 # server saw the query from the mesh address; (e) more flows than MaxConnections evict the
-# oldest, and the status counters show it.
+# oldest, and the status counters show it; (f) SIGHUP adds, removes and reopens UDP forwards.
 TEST_NAME=proxy_udp
 source "$(dirname "$0")/lib.sh"
 require_netns
@@ -118,6 +118,22 @@ st=$(n node "$TUNLESS_BIN" status --name "${NS_PREFIX}tl" --json) || fail "tunle
 echo "$st" | grep -Eq '"udp_proxy\.0\.flows_evicted": *"?3' || fail "get=tunless lacks udp_proxy.0.flows_evicted=3: $st"
 echo "$st" | grep -Eq '"dns\.queries": *"?[1-9]' || fail "get=tunless lacks dns.queries"
 pretty "(e) flow table bounded by MaxConnections, LRU evicted and counted: ok"
+
+# (f) SIGHUP: [UDPServerTunnel] 5000 removed and 5002 added (same target), [UDPProxyTunnel]
+# 5353 changed (InactivityTimeout): it is reopened on the same address and forwards again.
+python3 - "$WORK/node.conf" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+assert s.count("ListenPort = 5000") == 1 and s.count("InactivityTimeout = 60") == 1
+open(p, "w").write(s.replace("ListenPort = 5000", "ListenPort = 5002").replace("InactivityTimeout = 60", "InactivityTimeout = 120"))
+PY
+kill -HUP "$tl"
+wait_until 5 grep -q "reload: done" "$WORK/tunless.log" || fail "reload did not finish"
+grep -q "reload: proxies and forwards: 1 removed, 1 changed, 1 added" "$WORK/tunless.log" || fail "unexpected reload summary: $(grep 'proxies and forwards' "$WORK/tunless.log")"
+n peer $TOOL ping 10.79.0.2 5002 3 || fail "UDPServerTunnel 5002 added by the reload: no echoes"
+n peer $TOOL ping 10.79.0.2 5000 1 >/dev/null 2>&1 && fail "UDPServerTunnel 5000 still answers after its removal"
+n node $TOOL ping 127.0.0.1 5353 3 || fail "UDPProxyTunnel 5353 after its reload: no echoes"
+pretty "(f) reload: UDP forward added, removed and changed (reopened on the same address): ok"
 
 kill -TERM "$tl"
 wait_until 5 bash -c "! kill -0 $tl" || fail "tunless did not exit on SIGTERM"

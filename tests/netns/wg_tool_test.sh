@@ -227,12 +227,12 @@ write_conf "$WORK/node2.key" 51831 "$(printf '[Peer]\nPublicKey = %s\nAllowedIPs
 kill -HUP "$tl"
 port_is() { [ "$(wg show "$NAME" listen-port)" = "$1" ]; }
 wait_until 5 port_is 51831 || fail "reload did not move the listen port to 51831"
-# A new listener section: applied by a service reload hook, or reported as needing a restart.
+# A new listener section is applied by the reload (docs/operations.md#reload-sighup).
 cp "$WORK/node.conf" "$WORK/node.conf.keep"
 printf '\n[Socks5]\nBindAddress = 127.0.0.1:10801\n' >> "$WORK/node.conf"
 kill -HUP "$tl"
-wait_until 5 grep -q "reload: .*proxy/forward" "$WORK/tunless.log" ||
-    n node ss -Hltn | grep -q ':10801 ' || fail "a changed [Socks5] section was neither applied nor reported"
+has_10801() { n node ss -Hltn | grep -q ':10801 '; }
+wait_until 5 has_10801 || fail "a new [Socks5] section was not applied by the reload"
 mv "$WORK/node.conf.keep" "$WORK/node.conf"
 pretty "reload: ok"
 

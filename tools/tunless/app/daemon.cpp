@@ -13,6 +13,7 @@
 #include "tools/tunless/app/daemonize.hpp"
 #include "tools/tunless/app/node.hpp"
 #include "tools/tunless/app/reload.hpp"
+#include "tools/tunless/app/service_reload.hpp"
 #include "tools/tunless/app/udp_layer.hpp"
 #include "tools/tunless/app/uapi_server.hpp"
 
@@ -42,6 +43,8 @@ Status run_daemon(const cfg::Config& config, const Options& options) {
         return udp_layer.error();
     }
     UdpLayer& udp_services = **udp_layer;
+    // SIGHUP: listeners added/removed/changed in the file take effect (app/service_reload.hpp).
+    node.hooks().add_reload_handler(service_reload_handler(tcp_services, udp_services.services()));
 
     auto signals = node.loop().enable_signals(io::EventLoop::SignalHandlers{
         .on_reload = [&node] { reload_config(node); },

@@ -169,7 +169,7 @@ bool reload_config(Node& node) {
             in_effect.udp_proxy_tunnels = prev.udp_proxy_tunnels;
             in_effect.udp_server_tunnels = prev.udp_server_tunnels;
             in_effect.resolve_strategy = prev.resolve_strategy;
-        } else if (node.hooks().reload(prev, next) == ReloadOutcome::kNeedsRestart) {
+        } else if (node.hooks().reload(prev, next, in_effect) == ReloadOutcome::kNeedsRestart) {
             log::warn("reload: some proxy/forward changes need a restart of tunless");
         }
     }

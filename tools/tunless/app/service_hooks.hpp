@@ -21,9 +21,13 @@ enum class ReloadOutcome {
     kApplied,       // the service brought its sections in line with `next` (or nothing changed)
     kNeedsRestart,  // it cannot; the reloader logs that a restart is needed for them
 };
-// Called on SIGHUP after the WireGuard part of the reload succeeded. Must not block.
-using ReloadHandler =
-    std::function<ReloadOutcome(const cfg::Config& previous, const cfg::Config& next)>;
+// Called on SIGHUP after the WireGuard part of the reload succeeded, with the config that ran
+// so far (`previous`), the new file (`next`), and what will be recorded as running from now on
+// (`in_effect`: `next` with restart-only settings put back). A handler that could not apply
+// some of its sections writes into `in_effect` what really runs for them, so the next reload
+// compares against the truth and tries again. Must not block.
+using ReloadHandler = std::function<ReloadOutcome(
+    const cfg::Config& previous, const cfg::Config& next, cfg::Config& in_effect)>;
 
 class ServiceHooks {
 public:
@@ -35,10 +39,11 @@ public:
     }
     bool has_reload_handlers() const { return !reloaders_.empty(); }
     // kNeedsRestart if any handler says so.
-    ReloadOutcome reload(const cfg::Config& previous, const cfg::Config& next) const {
+    ReloadOutcome reload(const cfg::Config& previous, const cfg::Config& next,
+                         cfg::Config& in_effect) const {
         ReloadOutcome out = ReloadOutcome::kApplied;
         for (const auto& r : reloaders_) {
-            if (r(previous, next) == ReloadOutcome::kNeedsRestart)
+            if (r(previous, next, in_effect) == ReloadOutcome::kNeedsRestart)
                 out = ReloadOutcome::kNeedsRestart;
         }
         return out;

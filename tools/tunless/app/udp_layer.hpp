@@ -28,6 +28,8 @@ public:
 
     // SIGTERM: end the UDP associations.
     void shutdown() { udp_->shutdown(); }
+    // The UDP forwards and SOCKS5 UDP relay (config reload).
+    proxy::UdpServices& services() { return *udp_; }
     // UDP forward / relay lines and the resolver line, for SIGUSR1 / shutdown.
     std::vector<std::string> status_lines() const;
 
