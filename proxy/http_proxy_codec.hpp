@@ -37,6 +37,7 @@ enum class StatusCode : std::uint16_t {
     kFieldsTooLarge = 431,
     kNotImplemented = 501,
     kBadGateway = 502,
+    kServiceUnavailable = 503,  // a connection limit was reached (RFC 9110 §15.6.4)
     kGatewayTimeout = 504,
     kVersionNotSupported = 505,
 };

@@ -199,6 +199,7 @@ std::string_view reason_phrase(StatusCode code) {
         case StatusCode::kFieldsTooLarge: return "Request Header Fields Too Large";
         case StatusCode::kNotImplemented: return "Not Implemented";
         case StatusCode::kBadGateway: return "Bad Gateway";
+        case StatusCode::kServiceUnavailable: return "Service Unavailable";
         case StatusCode::kGatewayTimeout: return "Gateway Timeout";
         case StatusCode::kVersionNotSupported: return "HTTP Version Not Supported";
     }
@@ -233,6 +234,9 @@ std::string_view response_head(StatusCode code) {
                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
         case StatusCode::kBadGateway:
             return "HTTP/1.1 502 Bad Gateway\r\n"
+                   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        case StatusCode::kServiceUnavailable:
+            return "HTTP/1.1 503 Service Unavailable\r\n"
                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
         case StatusCode::kGatewayTimeout:
             return "HTTP/1.1 504 Gateway Timeout\r\n"

@@ -22,6 +22,7 @@ http::StatusCode http_status(DialOutcome o) {
         case DialOutcome::kNotAllowed: return http::StatusCode::kForbidden;
         case DialOutcome::kTimedOut:
         case DialOutcome::kNoSession: return http::StatusCode::kGatewayTimeout;
+        case DialOutcome::kLimitReached: return http::StatusCode::kServiceUnavailable;
         default: return http::StatusCode::kBadGateway;
     }
 }
@@ -57,6 +58,11 @@ public:
             return;
         }
         registered_ = true;
+    }
+    // Over MaxConnections: read the request head, then answer 503 and close.
+    void begin_refusal() {
+        refusing_ = true;
+        begin();
     }
 
     void on_fd_ready(int fd, std::uint32_t events) override {
@@ -133,6 +139,10 @@ private:
             return respond_and_close(http::StatusCode::kProxyAuthenticationRequired,
                                      "authentication required");
         }
+        if (refusing_) {
+            return respond_and_close(http::StatusCode::kServiceUnavailable,
+                                     "MaxConnections reached");
+        }
         const ByteView rest = chunk.subspan(step.consumed);
         connect_ = head.form == http::RequestForm::kAuthority;
         if (!connect_) {
@@ -184,6 +194,7 @@ private:
     std::unique_ptr<http::RequestHeadParser> parser_;
     Instant deadline_;
     bool registered_ = false;
+    bool refusing_ = false;
     bool connect_ = false;
     Target target_;
     Bytes to_mesh_;

@@ -12,8 +12,13 @@
 namespace tunless::proxy {
 
 // Live connections per listener when the config sets no MaxConnections. The lwIP stack caps
-// all mesh TCP connections together at StackConfig::max_tcp_connections (256) as well.
-inline constexpr std::uint32_t kDefaultMaxConnections = 256;
+// all mesh TCP connections together at StackConfig::max_tcp_connections (1024) as well. An
+// idle connection costs ~2.5 KiB of process memory and one descriptor (docs/reliability.md).
+inline constexpr std::uint32_t kDefaultMaxConnections = 1024;
+// Clients beyond MaxConnections that SOCKS5 and the HTTP proxy still negotiate with, only to
+// answer "general failure" (0x01) / 503 instead of a bare reset: at most this many at a time
+// per listener, each for at most kNegotiationTimeout. Beyond them, a reset.
+inline constexpr std::uint32_t kMaxRefusingSessions = 16;
 
 // An established splice with no byte moving either way for this long is reset. RFC 5382
 // REQ-5: a NAT's established-connection idle timeout MUST NOT be shorter than 2 h 4 min; a

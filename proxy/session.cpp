@@ -55,26 +55,32 @@ SessionTable::~SessionTable() {
     live_.clear();
 }
 
-Session& SessionTable::add(std::unique_ptr<Session> session) {
+Session& SessionTable::add(std::unique_ptr<Session> session, bool refusing) {
     Session& s = *session;
-    live_.emplace(&s, std::move(session));
-    ++stats_.active;
-    ++stats_.total;
+    live_.emplace(&s, Entry{std::move(session), refusing});
+    if (refusing) {
+        ++refusing_;
+    } else {
+        ++active_;
+        ++stats_.active;
+        ++stats_.total;
+    }
     if (tick_timer_ == io::kNoTimer) {
         tick_timer_ = loop_.add_periodic(kSweepInterval, [this] { tick(); });
     }
     return s;
 }
 
-bool SessionTable::admit(const std::string& who) {
+SessionTable::Admission SessionTable::admission(const std::string& who, bool can_answer) {
     if (!full()) {
-        return true;
+        return Admission::kAdmitted;
     }
     ++stats_.refused;
     if (refusal_log_.allow(loop_.now())) {
         log::warn("{}: {} connections (MaxConnections), refusing {}", stats_.name, max_, who);
     }
-    return false;
+    return can_answer && refusing_ < kMaxRefusingSessions ? Admission::kRefuse
+                                                          : Admission::kReset;
 }
 
 void SessionTable::finish(Session& session) {
@@ -82,9 +88,14 @@ void SessionTable::finish(Session& session) {
     if (it == live_.end()) {
         return;
     }
-    dead_.push_back(std::move(it->second));
+    if (it->second.refusing) {
+        --refusing_;
+    } else {
+        --active_;
+        --stats_.active;
+    }
+    dead_.push_back(std::move(it->second.session));
     live_.erase(it);
-    --stats_.active;
     if (!reap_posted_) {
         reap_posted_ = true;
         loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
@@ -114,7 +125,7 @@ void SessionTable::reap() {
 void SessionTable::tick() {
     std::vector<Session*> snapshot;
     snapshot.reserve(live_.size());
-    for (auto& [ptr, owned] : live_) {
+    for (auto& [ptr, entry] : live_) {
         snapshot.push_back(ptr);
     }
     const Instant now = loop_.now();
@@ -127,7 +138,7 @@ void SessionTable::tick() {
 
 void SessionTable::abort_all() {
     std::vector<Session*> snapshot;
-    for (auto& [ptr, owned] : live_) {
+    for (auto& [ptr, entry] : live_) {
         snapshot.push_back(ptr);
     }
     for (Session* s : snapshot) {

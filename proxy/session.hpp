@@ -1,8 +1,8 @@
 // What every TCP service (SOCKS5, HTTP proxy, forwards) shares: the ServiceContext of
 // borrowed daemon parts, per-listener counters (the status line), and the SessionTable that
-// owns a listener's live sessions, enforces MaxConnections, checks their deadlines once a
-// second, and destroys finished sessions from a posted task (never inside a callback:
-// engineering notes §7.3.6).
+// owns a listener's live sessions, enforces MaxConnections (with a protocol-level refusal
+// where the protocol has one), checks their deadlines once a second, and destroys finished
+// sessions from a posted task (never inside a callback: engineering notes §7.3.6).
 #pragma once
 
 #include <array>
@@ -44,7 +44,7 @@ struct ListenerStats {
     std::string name;             // "socks5 127.0.0.1:1080", "tcp-forward mesh:23"
     std::uint32_t active = 0;     // live sessions
     std::uint64_t total = 0;      // sessions accepted
-    std::uint64_t refused = 0;    // turned away at MaxConnections
+    std::uint64_t refused = 0;    // turned away at MaxConnections (reply or reset)
     std::uint64_t failed = 0;     // could not connect to the destination
     std::uint64_t rejected = 0;   // bad protocol input, failed auth, not allowed, unsupported
     TrafficCounters traffic;
@@ -75,22 +75,39 @@ public:
     SessionTable(const SessionTable&) = delete;
     SessionTable& operator=(const SessionTable&) = delete;
 
-    bool full() const { return live_.size() >= max_; }
-    // Accept policy of every listener: true when a new session fits under MaxConnections;
-    // otherwise counts the refusal, logs it (rate limited, naming `who`) and returns false —
-    // the caller then turns the connection away with a reset.
-    bool admit(const std::string& who);
-    // The accept path of every host-side listener: admit `client` (else reset the socket) and
-    // start a session S(owner, fd, client). S needs a begin() that starts its protocol.
+    enum class Admission : std::uint8_t {
+        kAdmitted,  // fits under MaxConnections
+        kRefuse,    // over it: negotiate, then answer with the protocol's refusal
+        kReset,     // over it and no refusal slot left (or no refusal in the protocol)
+    };
+
+    bool full() const { return active_ >= max_; }
+    // Accept policy of every listener: kAdmitted when a new session fits under MaxConnections;
+    // otherwise counts the refusal and logs it (rate limited, naming `who`). Over the cap,
+    // kRefuse while `can_answer` and fewer than kMaxRefusingSessions are refusing, else kReset.
+    Admission admission(const std::string& who, bool can_answer);
+    bool admit(const std::string& who) { return admission(who, false) == Admission::kAdmitted; }
+    // The accept path of every host-side listener: admit `client` and start a session
+    // S(owner, fd, client) with begin(). Over MaxConnections, an S that has begin_refusal()
+    // (its protocol can say "no": SOCKS5 0x01, HTTP 503) starts with that instead; otherwise,
+    // or when the refusal slots are taken, the socket is reset.
     template <typename S, typename Owner>
     void start_host_session(Owner& owner, io::UniqueFd fd, const Endpoint& client) {
-        if (!admit(client.to_string())) {
+        constexpr bool kCanAnswer = requires(S& s) { s.begin_refusal(); };
+        const Admission a = admission(client.to_string(), kCanAnswer);
+        if (a == Admission::kReset) {
             close_with_reset(fd);
             return;
         }
         auto session = std::make_unique<S>(owner, std::move(fd), client);
         S& ref = *session;
-        add(std::move(session));
+        add(std::move(session), a == Admission::kRefuse);
+        if constexpr (kCanAnswer) {
+            if (a == Admission::kRefuse) {
+                ref.begin_refusal();
+                return;
+            }
+        }
         ref.begin();
     }
     std::uint32_t max_sessions() const { return max_; }
@@ -99,8 +116,11 @@ public:
     void set_max_sessions(std::uint32_t max_sessions) {
         max_ = max_sessions == 0 ? kDefaultMaxConnections : max_sessions;
     }
-    std::size_t size() const { return live_.size(); }
-    Session& add(std::unique_ptr<Session> session);
+    std::size_t size() const { return active_; }        // admitted sessions
+    std::size_t refusing() const { return refusing_; }  // over-limit sessions being refused
+    // `refusing`: an over-limit session (admission() said kRefuse); it is kept apart from the
+    // active count and from MaxConnections.
+    Session& add(std::unique_ptr<Session> session, bool refusing = false);
     // The session is done: it stops counting as active and is destroyed after this round.
     // Idempotent; safe inside any callback.
     void finish(Session& session);
@@ -110,10 +130,17 @@ private:
     void tick();
     void reap();
 
+    struct Entry {
+        std::unique_ptr<Session> session;
+        bool refusing = false;
+    };
+
     io::EventLoop& loop_;
     ListenerStats& stats_;
     std::uint32_t max_;
-    std::unordered_map<Session*, std::unique_ptr<Session>> live_;
+    std::size_t active_ = 0;
+    std::size_t refusing_ = 0;
+    std::unordered_map<Session*, Entry> live_;
     std::vector<std::unique_ptr<Session>> dead_;
     io::TimerId tick_timer_ = io::kNoTimer;
     bool reap_posted_ = false;

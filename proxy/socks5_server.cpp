@@ -58,6 +58,12 @@ public:
         }
         registered_ = true;
     }
+    // Over MaxConnections: negotiate as usual, then answer the request with 0x01 (general
+    // SOCKS server failure, RFC 1928 §6) and close, so the client sees a SOCKS error.
+    void begin_refusal() {
+        refusing_ = true;
+        begin();
+    }
 
     void on_fd_ready(int fd, std::uint32_t events) override {
         if (phase_ != Phase::kGreeting && phase_ != Phase::kAuth && phase_ != Phase::kRequest) {
@@ -164,6 +170,11 @@ private:
     }
 
     void handle(const socks5::Request& req) {
+        if (refusing_) {
+            (void)send_all_small(
+                fd_.get(), socks5::build_failure_reply(socks5::Reply::kGeneralFailure).view());
+            return finish();  // counted as refused when it was accepted
+        }
         if (req.command == socks5::Command::kUdpAssociate && server_.udp_handler_ != nullptr) {
             ctx_.loop.remove_fd(fd_.get());
             registered_ = false;
@@ -228,6 +239,7 @@ private:
     Instant deadline_;
     Phase phase_ = Phase::kGreeting;
     bool registered_ = false;
+    bool refusing_ = false;
     Target target_;
     std::unique_ptr<MeshDialer> dialer_;
     std::unique_ptr<Splice> splice_;

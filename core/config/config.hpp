@@ -118,6 +118,14 @@ struct UdpServerTunnel {
 // proxy/tunnel target prefers. kAuto: IPv6 when the interface has an IPv6 address.
 enum class ResolveStrategy : std::uint8_t { kAuto, kIpv4, kIpv6 };
 
+// [Limits] (tunless; at most one): process-wide caps of the built-in TCP/IP stack. 0 keeps
+// the built-in default (net::StackConfig). Applied at start; a reload keeps the running values.
+struct LimitsConfig {
+    int line = 0;                          // of the [Limits] header; 0 = no section
+    std::uint32_t max_tcp_connections = 0; // MaxTcpConnections: mesh TCP connections, all services
+    std::uint32_t stack_memory_mib = 0;    // StackMemoryMiB: cap on the stack's buffers (MiB)
+};
+
 struct Config {
     std::string file;  // as passed to parse(), for later diagnostics
     InterfaceConfig iface;
@@ -129,6 +137,7 @@ struct Config {
     std::vector<UdpProxyTunnel> udp_proxy_tunnels;
     std::vector<UdpServerTunnel> udp_server_tunnels;
     ResolveStrategy resolve_strategy = ResolveStrategy::kAuto;
+    LimitsConfig limits;
 };
 
 // The config in the syntax parse() reads (sections in the order above, keys in canonical

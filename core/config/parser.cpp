@@ -25,6 +25,7 @@ enum class Kind : std::uint8_t {
     kUdpProxyTunnel,
     kUdpServerTunnel,
     kResolve,
+    kLimits,
 };
 
 struct SectionName {
@@ -43,6 +44,7 @@ constexpr SectionName kSections[] = {
     {"udpproxytunnel", "UDPProxyTunnel", Kind::kUdpProxyTunnel},
     {"udpservertunnel", "UDPServerTunnel", Kind::kUdpServerTunnel},
     {"resolve", "Resolve", Kind::kResolve},
+    {"limits", "Limits", Kind::kLimits},
 };
 
 // wireproxy sections with no tunless counterpart: accepted so its configs load, with a warning.
@@ -118,6 +120,7 @@ void Parser::begin_section(int number, std::string_view header) {
     section_.name = std::string(found->display);
     int* singleton = found->kind == Kind::kInterface ? &interface_line_
                      : found->kind == Kind::kResolve ? &resolve_line_
+                     : found->kind == Kind::kLimits  ? &config_.limits.line
                                                      : nullptr;
     if (singleton != nullptr && *singleton != 0) {
         diag_.error(number, "duplicate [" + section_.name + "] section (first at line " +
@@ -157,7 +160,8 @@ void Parser::end_section() {
     switch (kind_) {
         case Kind::kNone:
         case Kind::kSkip:
-        case Kind::kResolve: break;
+        case Kind::kResolve:
+        case Kind::kLimits: break;
         case Kind::kInterface:
             detail::interface_finish(diag_, section_, config_.iface, options_);
             break;
@@ -230,6 +234,7 @@ void Parser::key_value(int number, std::string_view text) {
         case Kind::kResolve:
             detail::resolve_key(diag_, section_, config_.resolve_strategy, k);
             break;
+        case Kind::kLimits: detail::limits_key(diag_, section_, config_.limits, k); break;
         default: detail::listener_key(diag_, section_, current_listener(), k); break;
     }
 }

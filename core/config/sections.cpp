@@ -226,4 +226,28 @@ void resolve_key(Diagnostics& d, Section& s, ResolveStrategy& strategy, const Ke
     }
 }
 
+// Upper bounds: lwIP hands out local ports for outbound connections from 49152-65535
+// (TCP_LOCAL_PORT_RANGE_START), so more than 16384 mesh connections cannot all be dialled; a
+// stack budget beyond 4 GiB is no longer a limit on the devices tunless targets.
+constexpr std::uint64_t kMaxTcpConnectionsLimit = 16384;
+constexpr std::uint64_t kMaxStackMemoryMib = 4096;
+
+void limits_key(Diagnostics& d, Section& s, LimitsConfig& limits, const KeyLine& k) {
+    const bool connections = k.key_lc == "maxtcpconnections";
+    if (!connections && k.key_lc != "stackmemorymib") {
+        unknown_key(d, s, k);
+        return;
+    }
+    if (!s.first_use(k, d)) {
+        return;
+    }
+    auto v = parse_uint(k.value, connections ? kMaxTcpConnectionsLimit : kMaxStackMemoryMib);
+    if (!v) {
+        d.error(k.line, std::string(k.key) + ": " + v.error().message);
+        return;
+    }
+    (connections ? limits.max_tcp_connections : limits.stack_memory_mib) =
+        static_cast<std::uint32_t>(*v);
+}
+
 }  // namespace tunless::cfg::detail

@@ -56,6 +56,7 @@ void interface_finish(Diagnostics& d, const Section& s, const InterfaceConfig& i
 void peer_key(Diagnostics& d, Section& s, PeerEntry& peer, const KeyLine& k);
 void peer_finish(Diagnostics& d, const Section& s, const PeerEntry& peer);
 void resolve_key(Diagnostics& d, Section& s, ResolveStrategy& strategy, const KeyLine& k);
+void limits_key(Diagnostics& d, Section& s, LimitsConfig& limits, const KeyLine& k);
 
 // The proxy and tunnel sections share their keys; each struct exposes the ones it has.
 struct ListenerFields {

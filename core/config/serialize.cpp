@@ -133,6 +133,15 @@ std::string serialize(const Config& c) {
         line(out, "ResolveStrategy",
              c.resolve_strategy == ResolveStrategy::kIpv4 ? "ipv4" : "ipv6");
     }
+    if (c.limits.max_tcp_connections != 0 || c.limits.stack_memory_mib != 0) {
+        out += "\n[Limits]\n";
+        if (c.limits.max_tcp_connections != 0) {
+            line(out, "MaxTcpConnections", std::to_string(c.limits.max_tcp_connections));
+        }
+        if (c.limits.stack_memory_mib != 0) {
+            line(out, "StackMemoryMiB", std::to_string(c.limits.stack_memory_mib));
+        }
+    }
     return out;
 }
 

@@ -431,7 +431,8 @@ TEST_CASE("response heads") {
         StatusCode::kBadRequest,     StatusCode::kForbidden,      StatusCode::kMethodNotAllowed,
         StatusCode::kProxyAuthenticationRequired, StatusCode::kUriTooLong,
         StatusCode::kFieldsTooLarge, StatusCode::kNotImplemented, StatusCode::kBadGateway,
-        StatusCode::kGatewayTimeout, StatusCode::kVersionNotSupported,
+        StatusCode::kServiceUnavailable, StatusCode::kGatewayTimeout,
+        StatusCode::kVersionNotSupported,
     };
     for (StatusCode code : all) {
         const std::string status_line = "HTTP/1.1 " +

@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "proxy/socks5_server.hpp"
 #include "tests/unit/netstack/handlers.hpp"
@@ -88,11 +90,11 @@ struct Fixture {
     void pump(int rounds = 3) {
         for (int i = 0; i < rounds; ++i) REQUIRE(loop->run_once(Duration::zero()).has_value());
     }
-    int connect_client() {
+    int connect_client(std::uint16_t port = 0) {
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
-        a.sin_port = htons(server->local().port);
+        a.sin_port = htons(port != 0 ? port : server->local().port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         (void)::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
         pump();
@@ -212,6 +214,62 @@ TEST_CASE("socks5 server: RST from the destination 0x05; timeouts 0x06 with a se
     f.pump();
     CHECK(f.server->stats().active == 0);
     CHECK(f.server->stats().failed == 3);
+}
+
+TEST_CASE("socks5 server: over MaxConnections REP 0x01 (16 clients at a time), then RST") {
+    Fixture f;
+    proxy::Socks5Server::Options o;
+    o.bind = Endpoint::udp(*IpAddress::parse("127.0.0.1"), 0);
+    o.max_connections = 1;
+    auto limited = std::move(proxy::Socks5Server::create(f.ctx, o).value());
+    const std::uint16_t port = limited->local().port;
+    const int admitted = f.connect_client(port);  // holds the only slot while it negotiates
+    const int refused = f.connect_client(port);
+    CHECK(f.request(refused, 1, ipv4(10, 7, 0, 2, 80)) == 0x01);
+    CHECK(f.exchange(refused, {}, 1).empty());  // closed after the reply
+    ::close(refused);
+    CHECK(limited->stats().refused == 1);
+    CHECK(limited->stats().active == 1);
+    CHECK(limited->stats().failed == 0);
+    // Silent clients take every refusal slot; the one after them is reset at once.
+    std::vector<int> silent;
+    for (std::uint32_t i = 0; i < proxy::kMaxRefusingSessions; ++i) {
+        silent.push_back(f.connect_client(port));
+    }
+    const int reset = f.connect_client(port);
+    f.pump();
+    std::uint8_t byte = 0;
+    const ssize_t n = ::recv(reset, &byte, 1, 0);
+    CHECK((n == 0 || (n < 0 && errno == ECONNRESET)));
+    ::close(reset);
+    CHECK(limited->stats().refused == 2 + proxy::kMaxRefusingSessions);
+    CHECK(limited->stats().active == 1);
+    // The admitted client is untouched: its CONNECT goes to the mesh (and times out there).
+    CHECK(f.request(admitted, 1, ipv4(10, 7, 0, 3, 7005)) == 0x06);
+    ::close(admitted);
+    for (int fd : silent) ::close(fd);
+    f.pump();
+    limited.reset();
+    f.env.sink.packets.clear();
+}
+
+TEST_CASE("socks5 server: at the stack's max_tcp_connections the CONNECT gets REP 0x01") {
+    Fixture f;
+    RecordingTcpHandler handler;
+    std::vector<std::unique_ptr<net::TcpConnection>> conns;
+    while (f.env.stack->stats().tcp_connections < f.env.stack->config().max_tcp_connections) {
+        auto c = net::TcpConnection::connect(*f.env.stack, f.env.peer4, 7006, handler);
+        REQUIRE(c.has_value());
+        conns.push_back(std::move(c.value()));
+    }
+    const int c = f.connect_client();
+    CHECK(f.request(c, 1, ipv4(10, 7, 0, 2, 7007)) == 0x01);
+    ::close(c);
+    f.pump();
+    CHECK(f.server->stats().failed == 1);
+    CHECK(conns.size() == f.env.stack->stats().tcp_connections);  // none of them was touched
+    conns.clear();
+    f.env.sink.packets.clear();
 }
 
 }  // namespace tunless::test

@@ -48,6 +48,14 @@ Status Node::start(const cfg::Config& config) {
         log::info("interface: address {}", a.to_string());
     }
     stack_config.mtu = config.iface.mtu;
+    if (config.limits.max_tcp_connections != 0) {
+        stack_config.max_tcp_connections = config.limits.max_tcp_connections;
+    }
+    if (config.limits.stack_memory_mib != 0) {
+        stack_config.heap_limit_bytes = std::size_t{config.limits.stack_memory_mib} << 20;
+    }
+    log::info("interface: up to {} mesh TCP connections, stack memory cap {} MiB",
+              stack_config.max_tcp_connections, stack_config.heap_limit_bytes >> 20);
     auto stack = net::Stack::create(stack_config, *path_, rng_, loop_->now());
     if (!stack) return stack.error();
     stack_ = std::move(*stack);
