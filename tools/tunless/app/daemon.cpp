@@ -11,6 +11,7 @@
 #include "proxy/services.hpp"
 #include "tools/log/log.hpp"
 #include "tools/tunless/app/daemonize.hpp"
+#include "tools/tunless/app/fd_budget.hpp"
 #include "tools/tunless/app/node.hpp"
 #include "tools/tunless/app/reload.hpp"
 #include "tools/tunless/app/service_reload.hpp"
@@ -25,6 +26,8 @@ Status run_daemon(const cfg::Config& config, const Options& options) {
         report_failure(options.ready_fd, st.error().message);
         return st;
     }
+    // One descriptor per proxied connection: lift RLIMIT_NOFILE before any listener opens.
+    check_fd_limit(config, node.stack().config().max_tcp_connections);
 
     // SOCKS5, HTTP proxy and TCP forwards (proxy/services.hpp); destroyed before the Node.
     auto services = proxy::Services::create(node.loop(), node.stack(), node.device(), config);

@@ -35,6 +35,10 @@ void warn_restart_only(const cfg::Config& prev, const cfg::Config& next) {
     if (a.dns != b.dns || a.dns_search != b.dns_search) {
         log::warn("reload: DNS changed; restart tunless to apply it");
     }
+    if (prev.limits.max_tcp_connections != next.limits.max_tcp_connections ||
+        prev.limits.stack_memory_mib != next.limits.stack_memory_mib) {
+        log::warn("reload: [Limits] changed; restart tunless to apply it");
+    }
 }
 
 void reload_interface(Node& node, const cfg::Config& prev, const cfg::Config& next) {
@@ -159,6 +163,7 @@ bool reload_config(Node& node) {
     in_effect.iface.mtu = prev.iface.mtu;
     in_effect.iface.dns = prev.iface.dns;
     in_effect.iface.dns_search = prev.iface.dns_search;
+    in_effect.limits = prev.limits;
     if (services_differ(prev, next)) {
         if (!node.hooks().has_reload_handlers()) {
             log::warn("reload: proxy/forward sections changed; restart tunless to apply them");
