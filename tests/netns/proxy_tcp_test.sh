@@ -205,12 +205,12 @@ pretty "closed mesh port 9999: RST (connection refused)"
 n node "$PY" "$HELPER" socks-many 200 10.77.0.1 7000 65536 || fail "concurrent SOCKS5 connections failed"
 pretty "200 concurrent SOCKS5 connections: ok"
 
-# Test MaxConnections: the third client is refused and counted; the first two are unaffected.
+# Test MaxConnections: the third client gets REP 0x01 and is counted; the first two are unaffected.
 n node "$PY" "$HELPER" limit 1082 || fail "MaxConnections = 2 not enforced as expected: $(status "socks5 127.0.0.1:1082")"
 l=$(status "socks5 127.0.0.1:1082")
 [ "$(field "$l" refused)" = 1 ] || fail "refusal not counted: $l"
 grep -q "socks5 127.0.0.1:1082: 2 connections (MaxConnections), refusing" "$WORK/tunless.log" || fail "refusal not logged"
-pretty "MaxConnections = 2: third client refused, counted and logged; the others unaffected"
+pretty "MaxConnections = 2: third client refused (REP 0x01), counted and logged; the others unaffected"
 
 # Test a slow reader next to a full-speed download.
 bg node "$WORK/slow.log" "$PY" "$HELPER" slow-read 10.77.0.1 8000 big 8 >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Soak (NOT registered in ctest: it runs SOAK_S seconds, default 600). tunless with a SOCKS5
-# listener and a wireguard-go peer; rounds of SOCKS5_CONNS (default 250: the stack caps concurrent mesh TCP at 256) parallel SOCKS5
+# listener and a wireguard-go peer; rounds of SOCKS5_CONNS (default 250) parallel SOCKS5
 # CONNECTs through the mesh to an echo server on the peer, 16 KiB each way per connection,
 # back to back, plus a ping run. Every SAMPLE_S seconds it prints tunless's RSS, fd count and
 # active connections; at the end it checks that RSS and fds came back near the first sample.
@@ -12,7 +12,7 @@ require_wireguard_go
 HERE=$(cd "$(dirname "$0")" && pwd)
 SOAK_S=${SOAK_S:-600}
 SAMPLE_S=${SAMPLE_S:-30}
-CONNS=${SOCKS5_CONNS:-250}  # the mesh TCP cap is 256 concurrent (netstack StackConfig)
+CONNS=${SOCKS5_CONNS:-250}  # below the mesh TCP cap of 1024 (netstack StackConfig)
 
 new_ns peer
 new_ns node
