@@ -43,10 +43,18 @@ void DnsResolver::Handle::cancel() {
     resolver_ = nullptr;
 }
 
-DnsResolver::DnsResolver(DnsResolverConfig config, net::Stack* stack, Rng& rng, Clock clock)
+DnsResolver::DnsResolver(DnsResolverConfig config, net::Stack* stack, Rng& rng, Clock clock,
+                         io::EventLoop* loop)
     : config_(std::move(config)), stack_(stack), rng_(rng), clock_(std::move(clock)) {
     if (stack_ == nullptr) config_.servers.clear();
     config_.attempts = std::max(config_.attempts, 1);
+    if (loop != nullptr && config_.servers.empty()) {
+        // No timeout of ours: glibc's resolv.conf timeouts bound a system lookup.
+        system_ = std::make_unique<io::HostResolver>(
+            *loop, io::HostResolverConfig{.poll_interval = config_.system_poll_interval,
+                                          .timeout = Duration::max(),
+                                          .max_in_flight = config_.max_in_flight});
+    }
 }
 
 DnsResolver::Handle DnsResolver::resolve(std::string_view name, FamilyPreference pref,
@@ -86,7 +94,7 @@ DnsResolver::Handle DnsResolver::resolve_all(std::string_view name, FamilyPrefer
         return Handle(this, add_lookup(std::move(l)));
     }
     l->name = *host;
-    if (lookups_.size() + orphans_.size() >= config_.max_in_flight) {
+    if (lookups_.size() + (system_ ? system_->orphans() : 0) >= config_.max_in_flight) {
         ++stats_.refused_busy;
         ++stats_.failures;
         l->result =
@@ -114,7 +122,7 @@ void DnsResolver::cancel(Id id) {
         auto& qs = l.queries[i].socket;
         if (qs && qs->socket) qs->socket->close();
     }
-    if (l.system) cancel_system(it->second);
+    if (l.system_id != 0 && system_) system_->cancel(l.system_id);
     lookups_.erase(it);
 }
 
@@ -289,12 +297,10 @@ Instant DnsResolver::next_deadline() const {
     if (has_ready_) return Instant::min();
     Instant next = kNever;
     for (const auto& [id, l] : lookups_) {
-        next = std::min(next, l->next_poll);
         for (std::size_t i = 0; i < l->query_count; ++i) {
             next = std::min(next, l->queries[i].deadline);
         }
     }
-    for (const auto& o : orphans_) next = std::min(next, o->next_poll);
     return next;
 }
 
@@ -309,7 +315,6 @@ void DnsResolver::on_timer(Instant now) {
                 start_system(l);
             }
         }
-        if (l.system && l.next_poll <= now) poll_system(l, now);
         for (std::size_t i = 0; i < l.query_count; ++i) {
             Query& q = l.queries[i];
             if (q.state != QueryState::kPending || q.deadline > now) continue;
@@ -334,7 +339,6 @@ void DnsResolver::on_timer(Instant now) {
             ++it;
         }
     }
-    reap();
     has_ready_ = false;  // a callback's resolve() sets it again
     for (auto& l : done) {
         if (!*l->result) ++stats_.failures;
@@ -344,7 +348,7 @@ void DnsResolver::on_timer(Instant now) {
 
 DnsResolverStats DnsResolver::stats() const {
     DnsResolverStats s = stats_;
-    s.in_flight = lookups_.size() + orphans_.size();
+    s.in_flight = lookups_.size() + (system_ ? system_->orphans() : 0);
     s.cache_entries = cache_.size();
     return s;
 }

@@ -2,9 +2,9 @@
 // (SOCKS5 domain targets, HTTP proxy hosts, forward targets given by name). With `DNS=` servers
 // configured it is a stub resolver that queries them OVER THE MESH (net::UdpSocket, A/AAAA,
 // random ID and source port per query, retries, strict response checks, bounded cache and
-// in-flight count). Without servers it uses the system resolver through glibc getaddrinfo_a
-// (SIGEV_NONE, polled from on_timer: glibc runs its own helper threads; we never block and
-// never see them). IP literals short-circuit. Not a recursive resolver, no TCP fallback (a TC
+// in-flight count). Without servers it uses the system resolver through io::HostResolver
+// (glibc getaddrinfo_a, polled from a loop timer; answers are handed out from on_timer).
+// IP literals short-circuit. Not a recursive resolver, no TCP fallback (a TC
 // answer fails the lookup), no search domains. Owned by the daemon; registered with the loop
 // as a DeadlineProvider. Callbacks always run from on_timer(), never inside resolve().
 #pragma once
@@ -24,6 +24,7 @@
 #include "core/base/rng.hpp"
 #include "core/base/time.hpp"
 #include "transports/event_loop.hpp"
+#include "transports/host_resolver.hpp"
 
 namespace tunless::net {
 class Stack;
@@ -83,9 +84,11 @@ public:
         Id id_ = 0;
     };
 
-    // `stack` may be null only when config.servers is empty. `stack`, `rng` must outlive this;
-    // every Handle must be gone before the resolver is destroyed.
-    DnsResolver(DnsResolverConfig config, net::Stack* stack, Rng& rng, Clock clock);
+    // `stack` may be null only when config.servers is empty; `loop` (for the system resolver)
+    // only when it is not (without it, names then fail with kUnsupported). `stack`, `rng`,
+    // `loop` must outlive this; every Handle must be gone before the resolver is destroyed.
+    DnsResolver(DnsResolverConfig config, net::Stack* stack, Rng& rng, Clock clock,
+                io::EventLoop* loop = nullptr);
     ~DnsResolver() override;
     DnsResolver(const DnsResolver&) = delete;
     DnsResolver& operator=(const DnsResolver&) = delete;
@@ -122,11 +125,9 @@ private:
     void decide(Lookup& l);
     static std::vector<IpAddress> collect(const Lookup& l, std::size_t first);
     void finish(Lookup& l, Result<std::vector<IpAddress>> result);
-    void poll_system(Lookup& l, Instant now);
-    void cancel_system(std::unique_ptr<Lookup>& l);
+    void on_system_answer(Id id, Result<std::vector<IpAddress>> result);
     void cache_store(const std::string& key, std::vector<IpAddress> addrs, std::uint32_t ttl_s,
                      Instant now);
-    void reap();
 
     DnsResolverConfig config_;
     net::Stack* stack_;
@@ -134,12 +135,12 @@ private:
     Clock clock_;
     Id next_id_ = 1;
     std::map<Id, std::unique_ptr<Lookup>> lookups_;
-    std::vector<std::unique_ptr<Lookup>> orphans_;  // cancelled system lookups glibc still holds
     std::map<std::string, CacheEntry> cache_;
     std::list<std::string> cache_order_;  // insertion order, oldest first (eviction)
     std::size_t next_server_ = 0;
     bool has_ready_ = false;
     DnsResolverStats stats_;
+    std::unique_ptr<io::HostResolver> system_;  // last: destroyed first, drops its callbacks
 };
 
 }  // namespace tunless::proxy

@@ -1,9 +1,7 @@
 // Private to proxy/dns_resolver*.cpp: the resolver's per-lookup state, shared by the mesh
-// (DNS= servers) part in dns_resolver.cpp and the system-resolver (getaddrinfo_a) part in
+// (DNS= servers) part in dns_resolver.cpp and the system-resolver (io::HostResolver) part in
 // dns_resolver_system.cpp. Not an API: nothing else includes it.
 #pragma once
-
-#include <netdb.h>
 
 #include <array>
 #include <memory>
@@ -18,14 +16,6 @@
 namespace tunless::proxy {
 
 enum class QueryState : std::uint8_t { kIdle, kPending, kAnswered, kFailed };
-
-// One getaddrinfo_a request. Heap-allocated and never moved: glibc's helper thread writes into
-// `cb` until gai_error() stops returning EAI_INPROGRESS.
-struct SystemRequest {
-    gaicb cb{};
-    addrinfo hints{};
-    std::array<char, dns::kMaxNameOctets + 1> host{};
-};
 
 class DnsResolver::QuerySocket final : public net::UdpHandler {
 public:
@@ -61,8 +51,7 @@ struct DnsResolver::Lookup {
     std::array<Query, 2> queries;  // in preference order
     std::size_t query_count = 0;
     std::optional<Result<std::vector<IpAddress>>> result;  // set: deliver from on_timer
-    std::unique_ptr<SystemRequest> system;
-    Instant next_poll = kNever;
+    io::HostResolver::RequestId system_id = 0;  // 0: no system lookup running
     bool started = false;  // queries go out from on_timer, never from inside resolve()
 };
 

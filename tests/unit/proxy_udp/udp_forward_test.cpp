@@ -231,7 +231,7 @@ TEST_CASE("SOCKS5 UDP relay: the association cap refuses more") {
 TEST_CASE("resolver without DNS=: the system resolver answers through getaddrinfo_a, polled by the loop") {
     Loop l;
     proxy::DnsResolver r(proxy::DnsResolverConfig{}, nullptr, NetEnv::get().rng,
-                         [&loop = *l.loop] { return loop.now(); });
+                         [&loop = *l.loop] { return loop.now(); }, l.loop.get());
     l.loop->add_deadline_provider(r);
     std::optional<Result<IpAddress>> result;
     auto h = r.resolve("localhost", FamilyPreference::kOnlyV4, [&](Result<IpAddress> x) { result = std::move(x); });

@@ -1,105 +1,10 @@
 #include "tools/tunless/app/endpoint_refresh.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 
 #include "tools/log/log.hpp"
-#include "transports/socket_address.hpp"
 
 namespace tunless::app {
-
-// One getaddrinfo_a request. glibc's helper thread writes into it until gai_error() stops
-// saying EAI_INPROGRESS, so a request that cannot be cancelled is leaked, not freed.
-struct GaiHostLookup::Pending {
-    std::string host;
-    addrinfo hints{};
-    gaicb cb{};
-    Callback done;
-    Instant deadline{};
-};
-
-namespace {
-
-Result<std::vector<IpAddress>> collect(const std::string& host, const addrinfo* list) {
-    std::vector<IpAddress> out;
-    for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-        auto ep = io::from_socket_address(ai->ai_addr, ai->ai_addrlen);
-        if (ep && std::find(out.begin(), out.end(), ep->ip) == out.end()) out.push_back(ep->ip);
-    }
-    if (out.empty()) return fail(Errc::kNotFound, host + ": no address");
-    return out;
-}
-
-}  // namespace
-
-GaiHostLookup::GaiHostLookup(io::EventLoop& loop) : loop_(loop) {}
-
-GaiHostLookup::~GaiHostLookup() {
-    if (timer_ != io::kNoTimer) loop_.cancel_timer(timer_);
-    for (auto& p : pending_) {
-        if (::gai_error(&p->cb) == EAI_INPROGRESS && ::gai_cancel(&p->cb) == EAI_NOTCANCELED) {
-            (void)p.release();  // still glibc's; see Pending
-        } else if (::gai_error(&p->cb) == 0) {
-            ::freeaddrinfo(p->cb.ar_result);
-        }
-    }
-}
-
-void GaiHostLookup::start(const std::string& host, Callback cb) {
-    auto fail_later = [this, &cb](Errc code, std::string msg) {
-        loop_.post([cb = std::move(cb), code, msg = std::move(msg)] { cb(fail(code, msg)); });
-    };
-    if (pending_.size() >= kMaxPending) {
-        return fail_later(Errc::kLimitReached, host + ": too many lookups");
-    }
-    auto p = std::make_unique<Pending>();
-    p->host = host;
-    p->hints.ai_family = AF_UNSPEC;
-    p->hints.ai_socktype = SOCK_DGRAM;
-    p->cb.ar_name = p->host.c_str();
-    p->cb.ar_request = &p->hints;
-    p->done = std::move(cb);
-    p->deadline = loop_.now() + kTimeout;
-    gaicb* list[1] = {&p->cb};
-    if (const int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); rc != 0) {
-        cb = std::move(p->done);
-        return fail_later(Errc::kIo, host + ": " + ::gai_strerror(rc));
-    }
-    pending_.push_back(std::move(p));
-    if (timer_ == io::kNoTimer) timer_ = loop_.add_periodic(kPollInterval, [this] { poll(); });
-}
-
-void GaiHostLookup::poll() {
-    const Instant now = loop_.now();
-    std::vector<std::pair<Callback, Result<std::vector<IpAddress>>>> finished;
-    for (auto it = pending_.begin(); it != pending_.end();) {
-        Pending& p = **it;
-        const int rc = ::gai_error(&p.cb);
-        if (rc == EAI_INPROGRESS && now < p.deadline) {
-            ++it;
-            continue;
-        }
-        if (rc == 0) {
-            finished.emplace_back(std::move(p.done), collect(p.host, p.cb.ar_result));
-            ::freeaddrinfo(p.cb.ar_result);
-        } else if (rc == EAI_INPROGRESS) {
-            finished.emplace_back(std::move(p.done), fail(Errc::kTimedOut, p.host + ": timed out"));
-            if (::gai_cancel(&p.cb) == EAI_NOTCANCELED) (void)it->release();
-        } else {
-            const Errc code = (rc == EAI_NONAME || rc == EAI_NODATA) ? Errc::kNotFound : Errc::kIo;
-            finished.emplace_back(std::move(p.done),
-                                  fail(code, p.host + ": " + ::gai_strerror(rc)));
-        }
-        it = pending_.erase(it);
-    }
-    if (pending_.empty() && timer_ != io::kNoTimer) {
-        loop_.cancel_timer(timer_);
-        timer_ = io::kNoTimer;
-    }
-    for (auto& [cb, result] : finished) cb(std::move(result));
-}
 
 bool peer_is_failing(const wg::PeerStatus& status) {
     return status.handshake_retries >= kRefreshAfterRetries || !status.has_session;

@@ -3,7 +3,7 @@
 // (retransmissions, gave up, no session) has its name looked up again without blocking the
 // loop, and the device endpoint is updated (wg::Device::update_peer keeps sessions) when the
 // name now points elsewhere. A local network change (netlink) re-resolves every such peer.
-// Not a DNS client: lookups go through HostLookup (glibc getaddrinfo_a, polled). Used by Node.
+// Not a DNS client: lookups go through HostLookup (io::HostResolver). Used by Node.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include "core/config/config.hpp"
 #include "core/wg/device.hpp"
 #include "transports/event_loop.hpp"
+#include "transports/host_resolver.hpp"
 
 namespace tunless::app {
 
@@ -30,25 +31,26 @@ public:
     virtual void start(const std::string& host, Callback cb) = 0;
 };
 
-// getaddrinfo_a(GAI_NOWAIT), completion polled every kPollInterval while lookups are pending.
-// At most kMaxPending lookups (more: kLimitReached), each abandoned after kTimeout.
+// The system resolver (io::HostResolver: getaddrinfo_a, polled every kPollInterval while
+// lookups are pending). At most kMaxPending lookups (more: kLimitReached), each abandoned after
+// kTimeout.
 class GaiHostLookup final : public HostLookup {
 public:
     static constexpr Duration kPollInterval = std::chrono::milliseconds(100);
     static constexpr Duration kTimeout = std::chrono::seconds(10);
     static constexpr std::size_t kMaxPending = 16;
 
-    explicit GaiHostLookup(io::EventLoop& loop);
-    ~GaiHostLookup() override;
-    void start(const std::string& host, Callback cb) override;
+    explicit GaiHostLookup(io::EventLoop& loop)
+        : resolver_(loop, {.poll_interval = kPollInterval,
+                           .timeout = kTimeout,
+                           .max_in_flight = kMaxPending}) {}
+    void start(const std::string& host, Callback cb) override {
+        (void)resolver_.submit(host, {.socket_type = io::HostSocketType::kDatagram},
+                               std::move(cb));
+    }
 
 private:
-    struct Pending;
-    void poll();
-
-    io::EventLoop& loop_;
-    std::vector<std::unique_ptr<Pending>> pending_;
-    io::TimerId timer_ = io::kNoTimer;
+    io::HostResolver resolver_;
 };
 
 // When a peer with a host name counts as failing, and how often it is looked up again.

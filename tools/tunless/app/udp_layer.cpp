@@ -9,11 +9,12 @@ Result<std::unique_ptr<UdpLayer>> UdpLayer::start(Node& node, proxy::Services& t
     std::unique_ptr<UdpLayer> p(new UdpLayer(node, tcp));
     p->resolver_ = std::make_unique<proxy::DnsResolver>(
         proxy::dns_resolver_config(config), &node.stack(), node.rng(),
-        [&loop = node.loop()] { return loop.now(); });
+        [&loop = node.loop()] { return loop.now(); }, &node.loop());
     node.loop().add_deadline_provider(*p->resolver_);
     p->host_resolver_ =
         std::make_unique<proxy::DnsResolver>(proxy::DnsResolverConfig{}, nullptr, node.rng(),
-                                             [&loop = node.loop()] { return loop.now(); });
+                                             [&loop = node.loop()] { return loop.now(); },
+                                             &node.loop());
     node.loop().add_deadline_provider(*p->host_resolver_);
     if (!config.iface.dns.empty()) {
         log::info("dns: resolving proxy names over the mesh via {} DNS= server(s)",
