@@ -18,7 +18,7 @@
 namespace tunless::net {
 namespace {
 
-// lwIP polls every kPollTicks coarse-timer ticks (2 x 200 ms): retries a FIN that hit ERR_MEM
+// lwIP polls every kPollTicks coarse-timer ticks (2 x 100 ms): retries a FIN that hit ERR_MEM
 // and reports writability when space came back without a `sent` (heap budget relief).
 constexpr u8_t kPollTicks = 2;
 constexpr std::size_t kMaxChunk = 0xFFFF;  // tcp_write/tcp_recved take u16_t lengths
