@@ -85,7 +85,10 @@ TEST_CASE("cancelled lookups never call back") {
     resolver.cancel(id);
     resolver.cancel(id);     // twice: ignored
     resolver.cancel(12345);  // unknown: ignored
-    CHECK(resolver.in_flight() == 1);
+    // glibc may already be running the cancelled request (gai_cancel: EAI_NOTCANCELED, seen
+    // under qemu-arm); it is then kept as an orphan until glibc is done, and still counts.
+    CHECK(resolver.orphans() <= 1);
+    CHECK(resolver.in_flight() == 1 + resolver.orphans());
     run_until(**loop, {&other});
     CHECK(*other);
     CHECK_FALSE(cancelled_ran);
