@@ -71,6 +71,8 @@ struct ProxyListener {
     std::string username;  // both empty = no authentication
     std::string password;
     std::uint32_t max_connections = 0;  // MaxConnections (tunless); 0 = built-in cap
+
+    bool operator==(const ProxyListener&) const = default;
 };
 
 // [TCPClientTunnel] (wireproxy): listen locally on `bind`, connect to `target` via the mesh.
@@ -79,6 +81,8 @@ struct TcpClientTunnel {
     Endpoint bind;
     NamedEndpoint target;
     std::uint32_t max_connections = 0;
+
+    bool operator==(const TcpClientTunnel&) const = default;
 };
 
 // [TCPServerTunnel] (wireproxy): listen on the mesh address at `listen_port`, connect to
@@ -91,6 +95,8 @@ struct TcpServerTunnel {
     // ProxyProtocol (tunless): prefix each connection to `target` with a PROXY protocol v2
     // header naming the mesh peer (docs/proxy-protocols.md).
     bool proxy_protocol = false;
+
+    bool operator==(const TcpServerTunnel&) const = default;
 };
 
 // [UDPProxyTunnel] (wireproxy): local UDP `bind` <-> `target` via the mesh, one flow per
@@ -102,6 +108,8 @@ struct UdpProxyTunnel {
     NamedEndpoint target;
     std::uint32_t inactivity_timeout_s = 0;
     std::uint32_t max_connections = 0;
+
+    bool operator==(const UdpProxyTunnel&) const = default;
 };
 
 // [UDPServerTunnel] (tunless; the inbound counterpart of UDPProxyTunnel): UDP on the mesh
@@ -112,6 +120,8 @@ struct UdpServerTunnel {
     NamedEndpoint target;
     std::uint32_t inactivity_timeout_s = 0;
     std::uint32_t max_connections = 0;
+
+    bool operator==(const UdpServerTunnel&) const = default;
 };
 
 // [Resolve] ResolveStrategy (wireproxy): which address family a name resolved for a

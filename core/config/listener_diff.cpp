@@ -3,26 +3,13 @@
 namespace tunless::cfg {
 namespace {
 
-// Settings are every field but the identity and the line. Keep these in step with config.hpp:
-// a field missing here would make a reload ignore changes to it.
-bool same_settings(const ProxyListener& a, const ProxyListener& b) {
-    return a.username == b.username && a.password == b.password &&
-           a.max_connections == b.max_connections;
-}
-bool same_settings(const TcpClientTunnel& a, const TcpClientTunnel& b) {
-    return a.target == b.target && a.max_connections == b.max_connections;
-}
-bool same_settings(const TcpServerTunnel& a, const TcpServerTunnel& b) {
-    return a.target == b.target && a.max_connections == b.max_connections &&
-           a.proxy_protocol == b.proxy_protocol;
-}
-bool same_settings(const UdpProxyTunnel& a, const UdpProxyTunnel& b) {
-    return a.target == b.target && a.inactivity_timeout_s == b.inactivity_timeout_s &&
-           a.max_connections == b.max_connections;
-}
-bool same_settings(const UdpServerTunnel& a, const UdpServerTunnel& b) {
-    return a.target == b.target && a.inactivity_timeout_s == b.inactivity_timeout_s &&
-           a.max_connections == b.max_connections;
+// Sections matched by id differ in settings when anything but the line differs: the id
+// fields are equal already, and every other field of a section is a setting.
+template <typename T>
+bool same_settings(const T& a, const T& b) {
+    T moved = a;
+    moved.line = b.line;
+    return moved == b;
 }
 
 template <typename T>
@@ -123,53 +110,22 @@ std::size_t ListenerDiff::count(ListenerChange change) const {
 }
 
 std::size_t listener_count(const Config& c, ListenerKind kind) {
-    switch (kind) {
-        case ListenerKind::kSocks5: return c.socks5.size();
-        case ListenerKind::kHttp: return c.http.size();
-        case ListenerKind::kTcpClientTunnel: return c.tcp_client_tunnels.size();
-        case ListenerKind::kTcpServerTunnel: return c.tcp_server_tunnels.size();
-        case ListenerKind::kUdpProxyTunnel: return c.udp_proxy_tunnels.size();
-        case ListenerKind::kUdpServerTunnel: return c.udp_server_tunnels.size();
-    }
-    return 0;
+    return with_sections(kind, [&c](auto member) { return (c.*member).size(); });
 }
 
 ListenerId listener_id(const Config& c, ListenerKind kind, std::size_t i) {
-    switch (kind) {
-        case ListenerKind::kSocks5: return id_of(kind, c.socks5[i]);
-        case ListenerKind::kHttp: return id_of(kind, c.http[i]);
-        case ListenerKind::kTcpClientTunnel: return id_of(kind, c.tcp_client_tunnels[i]);
-        case ListenerKind::kTcpServerTunnel: return id_of(kind, c.tcp_server_tunnels[i]);
-        case ListenerKind::kUdpProxyTunnel: return id_of(kind, c.udp_proxy_tunnels[i]);
-        case ListenerKind::kUdpServerTunnel: return id_of(kind, c.udp_server_tunnels[i]);
-    }
-    return {};
+    return with_sections(kind, [&](auto member) { return id_of(kind, (c.*member)[i]); });
 }
 
 int listener_line(const Config& c, ListenerKind kind, std::size_t i) {
-    switch (kind) {
-        case ListenerKind::kSocks5: return c.socks5[i].line;
-        case ListenerKind::kHttp: return c.http[i].line;
-        case ListenerKind::kTcpClientTunnel: return c.tcp_client_tunnels[i].line;
-        case ListenerKind::kTcpServerTunnel: return c.tcp_server_tunnels[i].line;
-        case ListenerKind::kUdpProxyTunnel: return c.udp_proxy_tunnels[i].line;
-        case ListenerKind::kUdpServerTunnel: return c.udp_server_tunnels[i].line;
-    }
-    return 0;
+    return with_sections(kind, [&](auto member) { return (c.*member)[i].line; });
 }
 
 ListenerDiff diff_listeners(const Config& previous, const Config& next) {
     Groups g;
-    diff_kind(ListenerKind::kSocks5, previous.socks5, next.socks5, g);
-    diff_kind(ListenerKind::kHttp, previous.http, next.http, g);
-    diff_kind(ListenerKind::kTcpClientTunnel, previous.tcp_client_tunnels,
-              next.tcp_client_tunnels, g);
-    diff_kind(ListenerKind::kTcpServerTunnel, previous.tcp_server_tunnels,
-              next.tcp_server_tunnels, g);
-    diff_kind(ListenerKind::kUdpProxyTunnel, previous.udp_proxy_tunnels, next.udp_proxy_tunnels,
-              g);
-    diff_kind(ListenerKind::kUdpServerTunnel, previous.udp_server_tunnels,
-              next.udp_server_tunnels, g);
+    for (ListenerKind kind : kListenerKinds) {
+        with_sections(kind, [&](auto member) { diff_kind(kind, previous.*member, next.*member, g); });
+    }
     ListenerDiff d;
     d.unchanged = g.unchanged;
     for (auto* group : {&g.removed, &g.changed, &g.added}) {

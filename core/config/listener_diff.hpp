@@ -75,6 +75,26 @@ struct ListenerDiff {
     std::size_t count(ListenerChange change) const;
 };
 
+inline constexpr ListenerKind kListenerKinds[] = {
+    ListenerKind::kSocks5,          ListenerKind::kHttp,           ListenerKind::kTcpClientTunnel,
+    ListenerKind::kTcpServerTunnel, ListenerKind::kUdpProxyTunnel, ListenerKind::kUdpServerTunnel,
+};
+
+// Calls f(&Config::<the vector of kind's sections>) and returns what it returns; a member
+// pointer rather than a vector, so one call can reach the same sections of several configs.
+template <typename F>
+decltype(auto) with_sections(ListenerKind kind, F&& f) {
+    switch (kind) {
+        case ListenerKind::kSocks5: return f(&Config::socks5);
+        case ListenerKind::kHttp: return f(&Config::http);
+        case ListenerKind::kTcpClientTunnel: return f(&Config::tcp_client_tunnels);
+        case ListenerKind::kTcpServerTunnel: return f(&Config::tcp_server_tunnels);
+        case ListenerKind::kUdpProxyTunnel: return f(&Config::udp_proxy_tunnels);
+        case ListenerKind::kUdpServerTunnel: break;
+    }
+    return f(&Config::udp_server_tunnels);
+}
+
 // The id of the index-th section of `kind` in `config` (index must be valid).
 ListenerId listener_id(const Config& config, ListenerKind kind, std::size_t index);
 int listener_line(const Config& config, ListenerKind kind, std::size_t index);

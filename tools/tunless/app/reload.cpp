@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/config/listener_diff.hpp"
 #include "tools/log/log.hpp"
 #include "tools/tunless/app/node.hpp"
 #include "tools/tunless/app/peer_setup.hpp"
@@ -127,16 +128,7 @@ void reload_peers(Node& node, const cfg::Config& prev, const cfg::Config& next) 
 }
 
 bool services_differ(const cfg::Config& a, const cfg::Config& b) {
-    // The proxy/tunnel sections have no operator==; their serialized form is canonical.
-    cfg::Config x = a;
-    cfg::Config y = b;
-    x.iface = cfg::InterfaceConfig{};
-    y.iface = cfg::InterfaceConfig{};
-    x.peers.clear();
-    y.peers.clear();
-    x.file.clear();
-    y.file.clear();
-    return cfg::serialize(x) != cfg::serialize(y);
+    return a.resolve_strategy != b.resolve_strategy || !cfg::diff_listeners(a, b).empty();
 }
 
 }  // namespace

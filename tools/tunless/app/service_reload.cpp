@@ -8,21 +8,6 @@
 namespace tunless::app {
 namespace {
 
-using cfg::ListenerKind;
-
-// Calls f(sections of `kind` in `a`, the same in `b`).
-template <typename F>
-void with_sections(cfg::Config& a, const cfg::Config& b, ListenerKind kind, F f) {
-    switch (kind) {
-        case ListenerKind::kSocks5: return f(a.socks5, b.socks5);
-        case ListenerKind::kHttp: return f(a.http, b.http);
-        case ListenerKind::kTcpClientTunnel: return f(a.tcp_client_tunnels, b.tcp_client_tunnels);
-        case ListenerKind::kTcpServerTunnel: return f(a.tcp_server_tunnels, b.tcp_server_tunnels);
-        case ListenerKind::kUdpProxyTunnel: return f(a.udp_proxy_tunnels, b.udp_proxy_tunnels);
-        case ListenerKind::kUdpServerTunnel: return f(a.udp_server_tunnels, b.udp_server_tunnels);
-    }
-}
-
 void log_failure(const cfg::Config& next, const proxy::ListenerReloadFailure& f) {
     if (f.kept_previous) {
         log::error("{}:{}: reload: {} not updated: {}; it keeps running with its previous "
@@ -41,8 +26,8 @@ void record_failures(const cfg::Config& prev, proxy::ListenerReloadFailures fail
                      cfg::Config& in_effect) {
     for (const auto& f : failures) {
         if (f.kept_previous) {
-            with_sections(in_effect, prev, f.delta.id.kind, [&f](auto& now, const auto& before) {
-                now[f.delta.next_index] = before[f.delta.prev_index];
+            cfg::with_sections(f.delta.id.kind, [&](auto member) {
+                (in_effect.*member)[f.delta.next_index] = (prev.*member)[f.delta.prev_index];
             });
         }
     }
@@ -52,7 +37,8 @@ void record_failures(const cfg::Config& prev, proxy::ListenerReloadFailures fail
     });
     for (const auto& f : failures) {
         if (!f.kept_previous) {
-            with_sections(in_effect, prev, f.delta.id.kind, [&f](auto& now, const auto&) {
+            cfg::with_sections(f.delta.id.kind, [&](auto member) {
+                auto& now = in_effect.*member;
                 now.erase(now.begin() + static_cast<std::ptrdiff_t>(f.delta.next_index));
             });
         }
