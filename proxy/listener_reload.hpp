@@ -40,6 +40,22 @@ std::size_t position_of(const std::vector<std::unique_ptr<T>>& items, const cfg:
     return kNoPosition;
 }
 
+// For each delta of the UDP kinds (`udp`) or the TCP kinds (!udp) that is not an addition,
+// where its running listener is: position(delta), or kNoPosition. Found for all deltas before
+// anything is applied, so removing one listener does not change which one a later delta means.
+template <typename PositionOf>
+std::vector<std::size_t> locate_running(const cfg::ListenerDiff& diff, bool udp,
+                                        PositionOf position) {
+    std::vector<std::size_t> pos(diff.deltas.size(), kNoPosition);
+    for (std::size_t k = 0; k < diff.deltas.size(); ++k) {
+        const auto& d = diff.deltas[k];
+        if (cfg::is_udp(d.id.kind) == udp && d.change != cfg::ListenerChange::kAdded) {
+            pos[k] = position(d);
+        }
+    }
+    return pos;
+}
+
 // Drops the null entries a reload left (removed listeners), keeping the order of the rest.
 template <typename T>
 void compact(std::vector<std::unique_ptr<T>>& items) {

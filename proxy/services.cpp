@@ -225,15 +225,9 @@ Status Services::update(const cfg::ListenerDelta& d, std::size_t pos, const cfg:
 
 ListenerReloadFailures Services::apply_reload(const cfg::ListenerDiff& diff,
                                               const cfg::Config& next) {
-    // Find every running listener first: removing one must not change which one a later
-    // entry means (removed ones become null and are compacted at the end).
-    std::vector<std::size_t> pos(diff.deltas.size(), kNoPosition);
-    for (std::size_t k = 0; k < diff.deltas.size(); ++k) {
-        const auto& d = diff.deltas[k];
-        if (!cfg::is_udp(d.id.kind) && d.change != cfg::ListenerChange::kAdded) {
-            pos[k] = position(d);
-        }
-    }
+    // Removed listeners become null and are compacted at the end.
+    const std::vector<std::size_t> pos =
+        locate_running(diff, false, [this](const cfg::ListenerDelta& d) { return position(d); });
     ListenerReloadFailures failures;
     for (std::size_t k = 0; k < diff.deltas.size(); ++k) {
         const auto& d = diff.deltas[k];

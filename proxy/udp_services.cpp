@@ -147,14 +147,8 @@ void UdpServices::close(cfg::ListenerKind kind, std::size_t pos) {
 
 ListenerReloadFailures UdpServices::apply_reload(const cfg::ListenerDiff& diff,
                                                  const cfg::Config& next) {
-    // Positions first: closing one forward must not change which one a later entry means.
-    std::vector<std::size_t> pos(diff.deltas.size(), kNoPosition);
-    for (std::size_t k = 0; k < diff.deltas.size(); ++k) {
-        const auto& d = diff.deltas[k];
-        if (cfg::is_udp(d.id.kind) && d.change != cfg::ListenerChange::kAdded) {
-            pos[k] = position(d);
-        }
-    }
+    const std::vector<std::size_t> pos =
+        locate_running(diff, true, [this](const cfg::ListenerDelta& d) { return position(d); });
     ListenerReloadFailures failures;
     for (std::size_t k = 0; k < diff.deltas.size(); ++k) {
         const auto& d = diff.deltas[k];
