@@ -133,3 +133,42 @@ wireguard_go() {
 }
 
 genkey() { (umask 077; wg genkey > "$1"); }
+
+# The topology most tests share: namespaces "peer" and "node" joined by a veth
+# (192.168.77.1 / .2), keys $WORK/peer.key and $WORK/node.key, and $peer_pub / $node_pub.
+# tunless runs in "node" as 10.77.0.2 (node_conf), wireguard-go in "peer" as 10.77.0.1 (wg_peer).
+mesh_pair() {
+    new_ns peer
+    new_ns node
+    veth peer 192.168.77.1/24 node 192.168.77.2/24
+    genkey "$WORK/peer.key"; genkey "$WORK/node.key"
+    peer_pub=$(wg pubkey < "$WORK/peer.key")
+    node_pub=$(wg pubkey < "$WORK/node.key")
+}
+
+# node_conf [PEER_ENDPOINT]: prints tunless's [Interface] and [Peer] for mesh_pair's topology;
+# tests append their own sections.
+node_conf() {
+    cat <<CONF
+[Interface]
+PrivateKey = $(cat "$WORK/node.key")
+Address = 10.77.0.2/24
+ListenPort = 51820
+
+[Peer]
+PublicKey = $peer_pub
+AllowedIPs = 10.77.0.0/24
+Endpoint = ${1:-192.168.77.1:51820}
+PersistentKeepalive = 25
+CONF
+}
+
+# wg_peer [wg set ARGS...]: starts wireguard-go ${NS_PREFIX}wg0 in "peer" (10.77.0.1/24, port
+# 51820) with tunless's key as a peer (10.77.0.2/32) plus ARGS (e.g. endpoint ...); prints its
+# PID.
+wg_peer() {
+    local pid
+    pid=$(wireguard_go peer "${NS_PREFIX}wg0" "$WORK/peer.key" 51820 10.77.0.1/24) || return 1
+    n peer wg set "${NS_PREFIX}wg0" peer "$node_pub" allowed-ips 10.77.0.2/32 "$@"
+    echo "$pid"
+}

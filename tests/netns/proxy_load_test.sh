@@ -33,26 +33,10 @@ STACK_CAP=1024
 # The client and the echo server each hold 1000+ sockets.
 ulimit -n 8192 || skip "cannot raise the descriptor limit for the test's own clients"
 
-new_ns peer
-new_ns node
-veth peer 192.168.77.1/24 node 192.168.77.2/24
-
-genkey "$WORK/peer.key"; genkey "$WORK/node.key"
-peer_pub=$(wg pubkey < "$WORK/peer.key")
-node_pub=$(wg pubkey < "$WORK/node.key")
+mesh_pair
 
 # No MaxConnections on :1080/:1081 and no [Limits]: the defaults must carry 1000 connections.
-cat > "$WORK/node.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$WORK/node.key")
-Address = 10.77.0.2/24
-ListenPort = 51820
-
-[Peer]
-PublicKey = $peer_pub
-AllowedIPs = 10.77.0.0/24
-Endpoint = 192.168.77.1:51820
-PersistentKeepalive = 25
+{ node_conf; cat <<CONF; } > "$WORK/node.conf"
 
 [Socks5]
 BindAddress = 127.0.0.1:1080
@@ -70,8 +54,7 @@ MaxConnections = 1
 CONF
 
 pretty "peer: wireguard-go and an asyncio echo server"
-wireguard_go peer "${NS_PREFIX}wg0" "$WORK/peer.key" 51820 10.77.0.1/24 >/dev/null
-n peer wg set "${NS_PREFIX}wg0" peer "$node_pub" allowed-ips 10.77.0.2/32 endpoint 192.168.77.2:51820
+wg_peer endpoint 192.168.77.2:51820 >/dev/null
 bg peer "$WORK/echo.log" "$PY" "$ECHO" echo 10.77.0.1 7000 >/dev/null
 
 pretty "start tunless with a soft descriptor limit of 1024 (the usual default)"

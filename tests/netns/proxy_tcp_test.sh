@@ -27,9 +27,7 @@ done
 HELPER="$(cd "$(dirname "$0")" && pwd)/proxy_tcp_helper.py"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=$(command -v python3)
 
-new_ns peer
-new_ns node
-veth peer 192.168.77.1/24 node 192.168.77.2/24
+mesh_pair
 
 # Names for the node namespace only: `ip netns exec` bind-mounts /etc/netns/NAME/* over /etc.
 # resolv.conf points at nothing, so unknown names fail fast and never leave the namespace.
@@ -39,21 +37,7 @@ printf '127.0.0.1 localhost\n10.77.0.1 meshhost\n' > "$ETC_NS/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "$ETC_NS/resolv.conf"
 trap 'rc_=$?; rm -rf "$ETC_NS"; (exit $rc_); cleanup' EXIT
 
-genkey "$WORK/peer.key"; genkey "$WORK/node.key"
-peer_pub=$(wg pubkey < "$WORK/peer.key")
-node_pub=$(wg pubkey < "$WORK/node.key")
-
-cat > "$WORK/node.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$WORK/node.key")
-Address = 10.77.0.2/24
-ListenPort = 51820
-
-[Peer]
-PublicKey = $peer_pub
-AllowedIPs = 10.77.0.0/24
-Endpoint = 192.168.77.1:51820
-PersistentKeepalive = 25
+{ node_conf; cat <<CONF; } > "$WORK/node.conf"
 
 [Socks5]
 BindAddress = 127.0.0.1:1080
@@ -102,8 +86,7 @@ mkdir -p "$WORK/www"
 head -c 50000000 /dev/urandom > "$WORK/www/big"
 head -c 100000 /dev/urandom > "$WORK/www/small"
 big_sha=$(sha256sum < "$WORK/www/big" | cut -d' ' -f1)
-wireguard_go peer "${NS_PREFIX}wg0" "$WORK/peer.key" 51820 10.77.0.1/24 >/dev/null
-n peer wg set "${NS_PREFIX}wg0" peer "$node_pub" allowed-ips 10.77.0.2/32 endpoint 192.168.77.2:51820
+wg_peer endpoint 192.168.77.2:51820 >/dev/null
 bg peer "$WORK/http.log" "$PY" "$HELPER" serve 10.77.0.1 8000 "$WORK/www" >/dev/null
 bg peer "$WORK/echo.log" "$PY" "$HELPER" echo 10.77.0.1 7000 >/dev/null
 bg peer "$WORK/iperf3.log" iperf3 -s -B 10.77.0.1 -p 5201 >/dev/null

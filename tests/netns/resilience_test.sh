@@ -26,32 +26,17 @@ command -v python3 >/dev/null || skip "python3 is needed"
 HERE=$(cd "$(dirname "$0")" && pwd)
 LINK_DOWN_S=${LINK_DOWN_S:-30}
 
-new_ns peer
-new_ns node
-veth peer 192.168.77.1/24 node 192.168.77.2/24
+mesh_pair
 HOSTS_DIR="/etc/netns/$(ns node)"
 mkdir -p "$HOSTS_DIR"
 trap 'rm -rf "$HOSTS_DIR"; cleanup' EXIT
 echo "127.0.0.1 localhost" > "$HOSTS_DIR/hosts"
 
-genkey "$WORK/peer.key"; genkey "$WORK/node.key"
-peer_pub=$(wg pubkey < "$WORK/peer.key")
-node_pub=$(wg pubkey < "$WORK/node.key")
 STATE="$WORK/state"
 WG="${NS_PREFIX}wg0"
 
 write_conf() {  # write_conf ENDPOINT
-    cat > "$WORK/node.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$WORK/node.key")
-Address = 10.77.0.2/24
-ListenPort = 51820
-
-[Peer]
-PublicKey = $peer_pub
-AllowedIPs = 10.77.0.0/24
-Endpoint = $1
-PersistentKeepalive = 25
+    { node_conf "$1"; cat <<CONF; } > "$WORK/node.conf"
 
 [TCPServerTunnel]
 ListenPort = 8080
@@ -72,8 +57,7 @@ recovery_ms() {
 }
 
 start_peer() {  # fresh wireguard-go: knows tunless's key, not its endpoint
-    wggo=$(wireguard_go peer "$WG" "$WORK/peer.key" 51820 10.77.0.1/24)
-    n peer wg set "$WG" peer "$node_pub" allowed-ips 10.77.0.2/32
+    wggo=$(wg_peer)
 }
 stop_peer() { stop_pid "$wggo"; rm -f "/var/run/wireguard/$WG.sock"; }
 

@@ -14,31 +14,14 @@ SOAK_S=${SOAK_S:-600}
 SAMPLE_S=${SAMPLE_S:-30}
 CONNS=${SOCKS5_CONNS:-250}  # below the mesh TCP cap of 1024 (netstack StackConfig)
 
-new_ns peer
-new_ns node
-veth peer 192.168.77.1/24 node 192.168.77.2/24
-genkey "$WORK/peer.key"; genkey "$WORK/node.key"
-peer_pub=$(wg pubkey < "$WORK/peer.key")
-node_pub=$(wg pubkey < "$WORK/node.key")
-WG="${NS_PREFIX}wg0"
-(umask 077; cat > "$WORK/node.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$WORK/node.key")
-Address = 10.77.0.2/24
-ListenPort = 51820
-
-[Peer]
-PublicKey = $peer_pub
-AllowedIPs = 10.77.0.0/24
-Endpoint = 192.168.77.1:51820
-PersistentKeepalive = 25
+mesh_pair
+(umask 077; { node_conf; cat <<CONF; } > "$WORK/node.conf"
 
 [Socks5]
 BindAddress = 127.0.0.1:1080
 CONF
 )
-wggo=$(wireguard_go peer "$WG" "$WORK/peer.key" 51820 10.77.0.1/24)
-n peer wg set "$WG" peer "$node_pub" allowed-ips 10.77.0.2/32
+wg_peer >/dev/null
 bg peer "$WORK/echo.log" python3 "$HERE/proxy_tcp_helper.py" echo 10.77.0.1 7000 >/dev/null
 spawn node "$WORK/tunless.log" bash -c "ulimit -n 4096; exec \"$TUNLESS_BIN\" up -c \"$WORK/node.conf\" --state-dir \"$WORK/state\" --name \"${NS_PREFIX}tl\""
 tl=$LAST_PID

@@ -6,19 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/transports/transport_test_support.hpp"
 #include "transports/clock.hpp"
 #include "transports/event_loop.hpp"
 
 using namespace tunless;
 using namespace tunless::io;
+using namespace tunless::io::test;
 
 namespace {
-
-std::unique_ptr<EventLoop> make_loop() {
-    auto loop = EventLoop::create();
-    REQUIRE(loop);
-    return std::move(*loop);
-}
 
 struct Pipe {
     Pipe() {

@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/transports/transport_test_support.hpp"
 #include "transports/event_loop.hpp"
 #include "transports/socket_address.hpp"
 #include "transports/udp_transport.hpp"
 
 using namespace tunless;
 using namespace tunless::io;
+using namespace tunless::io::test;
 
 namespace {
 
@@ -27,12 +29,6 @@ struct Collector final : DatagramReceiver {
     std::vector<Bytes> got;
 };
 
-std::unique_ptr<EventLoop> make_loop() {
-    auto loop = EventLoop::create();
-    REQUIRE(loop);
-    return std::move(*loop);
-}
-
 UdpTransport::Options options_at(const char* addr) {
     UdpTransport::Options o;
     o.bind_address = IpAddress::parse(addr);
@@ -44,18 +40,6 @@ std::unique_ptr<UdpTransport> open_with(EventLoop& loop, const UdpTransport::Opt
     auto t = UdpTransport::open(loop, o);
     REQUIRE(t);
     return std::move(*t);
-}
-
-Endpoint at(const char* ip, std::uint16_t port) {
-    return Endpoint::udp(*IpAddress::parse(ip), port);
-}
-
-Bytes pattern(std::size_t n, std::uint8_t seed) {
-    Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        b[i] = static_cast<std::uint8_t>(seed + i * 7);
-    }
-    return b;
 }
 
 // A plain (no GRO) receiving socket: the kernel hands it one datagram per read.

@@ -3,11 +3,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/transports/transport_test_support.hpp"
 #include "transports/event_loop.hpp"
 #include "transports/udp_transport.hpp"
 
 using namespace tunless;
 using namespace tunless::io;
+using namespace tunless::io::test;
 
 // Loopback only: every socket here is bound to 127.0.0.1 or ::1, or (for the dual-stack
 // case) the wildcard with traffic addressed to loopback.
@@ -27,12 +29,6 @@ struct Collector final : DatagramReceiver {
     int batch_ends = 0;
 };
 
-std::unique_ptr<EventLoop> make_loop() {
-    auto loop = EventLoop::create();
-    REQUIRE(loop);
-    return std::move(*loop);
-}
-
 std::unique_ptr<UdpTransport> open_at(EventLoop& loop, const char* addr,
                                       UdpTransport::Options o = {}) {
     o.bind_address = IpAddress::parse(addr);
@@ -47,18 +43,6 @@ void run_until_count(EventLoop& loop, const Collector& c, std::size_t n) {
     for (int i = 0; i < 50 && c.got.size() < n; ++i) {
         REQUIRE(loop.run_once(std::chrono::seconds(1)));
     }
-}
-
-Endpoint at(const char* ip, std::uint16_t port) {
-    return Endpoint::udp(*IpAddress::parse(ip), port);
-}
-
-Bytes pattern(std::size_t n, std::uint8_t seed) {
-    Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        b[i] = static_cast<std::uint8_t>(seed + i * 7);
-    }
-    return b;
 }
 
 }  // namespace
