@@ -47,8 +47,11 @@ std::optional<ip::Parsed> first_tcp_reply(ByteView input, const IpAddress& peer)
     return std::nullopt;
 }
 
-// SYN, ACK of lwIP's SYN/ACK, data (echoed back), FIN: a whole inbound connection.
-Bytes inbound_session(const IpAddress& peer, const IpAddress& node, std::uint16_t sport) {
+// SYN, ACK of lwIP's SYN/ACK, data (echoed back), FIN: a whole inbound connection. With
+// `seq_wrap`, a one-octet segment 2^31 behind rcv_nxt follows the data (it made lwIP 2.1.3
+// assert; netstack/patches/lwip-tcp-seq-wrap.patch).
+Bytes inbound_session(const IpAddress& peer, const IpAddress& node, std::uint16_t sport,
+                      bool seq_wrap = false) {
     Bytes input;
     ns::append_record(input, 0, ip::tcp_packet(peer, node, syn_with_options(sport, 1000)));
     const auto synack = first_tcp_reply(input, peer);
@@ -59,6 +62,11 @@ Bytes inbound_session(const IpAddress& peer, const IpAddress& node, std::uint16_
                       ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort, 1001, isn + 1, ip::kAck)));
     ns::append_record(input, 10, ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort, 1001,
                                                                     isn + 1, ip::kAck | ip::kPsh, hello)));
+    if (seq_wrap) {
+        ns::append_record(input, 10, ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort,
+                                                                        1007u - 0x80000000u, isn + 1,
+                                                                        ip::kAck | ip::kPsh, {'x'})));
+    }
     ns::append_record(input, 200, ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort, 1007,
                                                                      isn + 1 + 6, ip::kAck | ip::kFin)));
     ns::append_record(input, 200, ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort, 1008,
@@ -117,6 +125,9 @@ void write_netstack_seeds(Writer& w) {
                                                         ip::kRst)));
         w.put("tcp4_outbound", in);
     }
+    // Last: every connect takes the next ephemeral port, so a seed added above tcp4_outbound
+    // would change the port that seed's SYN/ACK is addressed to.
+    w.put("tcp6_session_seq_wrap", inbound_session(peer6, node6, 40004, true));
 }
 
 }  // namespace tunless::fuzz::seeds

@@ -138,7 +138,7 @@ TEST_CASE("tcp: the receive window closes while data is unconsumed and reopens o
 }
 
 TEST_CASE("tcp: tiny segments are merged, so held memory tracks the bytes held") {
-    Fixture f(8015);
+    Fixture f(8015, 32);
     ScriptedPeer peer(f.env.peer4, 40015, f.env.addr4, 8015);
     peer.handshake();
     auto& c = f.conn();
@@ -379,6 +379,43 @@ TEST_CASE("tcp: last_activity follows the stack clock") {
     CHECK(f.conn().last_activity() == t0);
     peer.send(ip::kAck | ip::kPsh, text("tick"));
     CHECK(f.conn().last_activity() == f.env.clock.now_mono());
+}
+
+// A one-octet segment (1 data byte, or a bare FIN) exactly 2^31 away from rcv_nxt satisfies
+// lwIP 2.1.3's "trim the front" test through sequence wrap-around, and lwIP then asserted on an
+// "insane offset" (found by the netstack_ip fuzz target). Any authenticated peer could have
+// sent it; netstack/patches/lwip-tcp-seq-wrap.patch. Such a segment is outside the window:
+// RFC 9293 §3.10.7.4 says answer with an ACK and drop it.
+TEST_CASE("tcp: segments half the sequence space away are dropped with an ACK, not asserted on") {
+    Fixture f(8015, 32);
+    auto& env = f.env;
+    std::uint16_t port = 40040;
+    for (const auto& [peer_ip, our_ip] : {std::pair{env.peer4, env.addr4}, {env.peer6, env.addr6}}) {
+        for (const std::uint32_t distance : {0x80000000u, 0x7fffffffu, 0x80000001u}) {
+            for (const std::size_t len : {0u, 1u, 2u}) {
+                CAPTURE(distance);
+                CAPTURE(len);
+                ScriptedPeer peer(peer_ip, port++, our_ip, 8015);
+                peer.handshake();
+                auto& c = *f.acceptor.accepted.back();
+                const Bytes data(len, 0x5a);
+                peer.send_at(peer.seq() - distance, ip::kAck | (len == 0 ? ip::kFin : ip::kPsh),
+                             data);
+                const auto replies = peer.take();
+                REQUIRE_FALSE(replies.empty());  // lwIP may ACK twice (too old / out of window)
+                for (const auto& r : replies) {
+                    CHECK(r.tcp.flags == ip::kAck);
+                    CHECK(r.tcp.ack == peer.seq());
+                    CHECK(r.tcp.payload.empty());
+                }
+                CHECK(c.readable_bytes() == 0);
+                CHECK(c.state() == TcpConnection::State::kEstablished);
+
+                peer.send(ip::kAck | ip::kPsh, text("after"));
+                CHECK(read_all(c) == text("after"));
+            }
+        }
+    }
 }
 
 }  // namespace tunless::test

@@ -28,10 +28,18 @@ ScriptedPeer::ScriptedPeer(const IpAddress& peer_ip, std::uint16_t peer_port,
     : peer_ip_(peer_ip), peer_port_(peer_port), our_ip_(our_ip), our_port_(our_port), seq_(isn) {}
 
 void ScriptedPeer::send(std::uint8_t flags, ByteView payload) {
+    send_at(seq_, flags, payload);
+    seq_ += static_cast<std::uint32_t>(payload.size());
+    if (flags & (ip::kSyn | ip::kFin)) {
+        ++seq_;
+    }
+}
+
+void ScriptedPeer::send_at(std::uint32_t seq, std::uint8_t flags, ByteView payload) {
     ip::TcpSegment s;
     s.sport = peer_port_;
     s.dport = our_port_;
-    s.seq = seq_;
+    s.seq = seq;
     s.ack = (flags & ip::kAck) ? ack_ : 0;
     s.flags = flags;
     s.window = window;
@@ -41,10 +49,6 @@ void ScriptedPeer::send(std::uint8_t flags, ByteView payload) {
         s.sack_permitted = true;
     }
     s.payload.assign(payload.begin(), payload.end());
-    seq_ += static_cast<std::uint32_t>(payload.size());
-    if (flags & (ip::kSyn | ip::kFin)) {
-        ++seq_;
-    }
     auto& env = NetEnv::get();
     REQUIRE(env.inject(ip::tcp_packet(peer_ip_, our_ip_, s)).has_value());
 }

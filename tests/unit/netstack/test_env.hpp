@@ -68,6 +68,8 @@ public:
 
     // Sends a segment with the peer's current seq/ack; advances seq by payload (+SYN/FIN).
     void send(std::uint8_t flags, ByteView payload = {});
+    // Sends a segment at an arbitrary sequence number (a stale or hostile peer); seq unchanged.
+    void send_at(std::uint32_t seq, std::uint8_t flags, ByteView payload = {});
     // Active open with MSS 1360, window scale 7, SACK permitted; then expects a SYN/ACK and
     // ACKs it. Returns the SYN/ACK.
     ip::Parsed handshake();
