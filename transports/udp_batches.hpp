@@ -25,10 +25,11 @@
 namespace tunless::io {
 namespace udp_detail {
 
-// Room for one int-sized cmsg: UDP_SEGMENT sends a u16, UDP_GRO delivers an int.
-union Control {
-    cmsghdr align;
-    std::uint8_t bytes[CMSG_SPACE(sizeof(int))];
+// Room for one int-sized cmsg: UDP_SEGMENT sends a u16, UDP_GRO delivers an int. Aligned
+// bytes rather than a union with cmsghdr: glibc's cmsghdr ends in a flexible array member,
+// which clang refuses as an array element.
+struct Control {
+    alignas(cmsghdr) std::uint8_t bytes[CMSG_SPACE(sizeof(int))];
 };
 
 }  // namespace udp_detail
