@@ -10,9 +10,12 @@ want_tests=1
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 
-build_pkgs=(build-essential cmake pkg-config dpkg-dev patch libsodium-dev libmbedtls-dev libfmt-dev doctest-dev)
+# libnghttp2-dev + rapidjson-dev: the tailnet control client (HTTP/2 over Noise, tailcfg JSON).
+build_pkgs=(build-essential cmake pkg-config dpkg-dev patch libsodium-dev libmbedtls-dev libfmt-dev doctest-dev
+            libnghttp2-dev rapidjson-dev)
 test_pkgs=(clang libclang-rt-14-dev wireguard-go wireguard-tools iproute2 iputils-ping procps
-           curl iperf3 ncat socat telnet inetutils-telnetd python3 kmod)
+           curl iperf3 ncat socat telnet inetutils-telnetd python3 kmod
+           python3-h2 python3-nacl python3-cryptography openssl)
 pkgs=("${build_pkgs[@]}")
 [ "$want_tests" = 1 ] && pkgs+=("${test_pkgs[@]}")
 

@@ -56,7 +56,9 @@ t0=$(date +%s)
 # Options are passed on every run, so an existing build directory follows this script;
 # only a change of toolchain needs a fresh directory (CMake refuses to switch compilers).
 mkdir -p "$build"
-cmake -S "$top" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$toolchain" "${opts[@]}" \
+# The tailnet client (nghttp2, RapidJSON, Mbed TLS) is not in the 1 MiB device profile yet:
+# its armhf dependencies and size budget are still open (docs/tailnet.md).
+cmake -S "$top" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$toolchain" "${opts[@]}" -DTUNLESS_TAILNET=OFF \
       ${extra[@]+"${extra[@]}"} >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; exit 1; }
 t1=$(date +%s)
