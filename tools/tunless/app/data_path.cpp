@@ -31,6 +31,7 @@ void DataPath::on_datagram(const Endpoint& from, ByteView data) {
 void DataPath::on_receive_batch_end() { flush_tx(); }
 
 void DataPath::on_egress(ByteView ip_packet) {
+    if (gate_ != nullptr) gate_->note_outbound(loop_.now(), ip_packet);
     device_.on_ip_packet(loop_.now(), ip_packet, tx_out_);
     if (tx_out_.datagrams().size() >= kTxFlushThreshold) {
         flush_tx();
@@ -56,12 +57,24 @@ void DataPath::on_timer(Instant now) {
 
 void DataPath::drain(wg::Outbox& out) {
     batch_.clear();
-    for (const auto& d : out.datagrams()) batch_.push_back(io::OutDatagram{d.to, d.bytes});
+    for (const auto& d : out.datagrams()) {
+        if (d.to.kind != Endpoint::Kind::kRelay) {
+            batch_.push_back(io::OutDatagram{d.to, d.bytes});
+        } else if (relay_ != nullptr && d.peer != wg::kNoPeer) {
+            relay_->send_relay(d.peer, d.to, d.bytes);
+        } else {
+            ++relay_drops_;
+        }
+    }
     if (!batch_.empty()) transport_.send_batch(batch_);
     if (stack_ != nullptr && !out.packets().empty()) {
         // lwIP may answer synchronously through on_egress, which uses tx_out_, never `out`.
         stack_->set_now(loop_.now());
         for (const auto& p : out.packets()) {
+            if (gate_ != nullptr && !gate_->admit_inbound(loop_.now(), p.packet, p.from)) {
+                ++gate_drops_;
+                continue;
+            }
             if (!stack_->inject(p.packet)) ++inject_failures_;
         }
     }

@@ -20,6 +20,24 @@
 
 namespace tunless::app {
 
+// Where datagrams for relay endpoints (Endpoint::Kind::kRelay, e.g. a DERP region) go. Relays
+// address peers by key, which the device knows by PeerId, so the peer travels with the bytes.
+class RelaySender {
+public:
+    virtual ~RelaySender() = default;
+    // `data` is borrowed for the call. Never blocks; a datagram that cannot go is dropped.
+    virtual void send_relay(wg::PeerId peer, const Endpoint& to, ByteView data) = 0;
+};
+
+// A policy on decrypted traffic (the tailnet packet filter): inbound packets are admitted or
+// dropped before lwIP sees them; outbound packets are shown to it (stateful UDP replies).
+class PacketGate {
+public:
+    virtual ~PacketGate() = default;
+    virtual bool admit_inbound(Instant now, ByteView ip_packet, wg::PeerId from) = 0;
+    virtual void note_outbound(Instant now, ByteView ip_packet) = 0;
+};
+
 class DataPath final : public io::DatagramReceiver,
                        public net::EgressSink,
                        public io::DeadlineProvider {
@@ -31,6 +49,9 @@ public:
     DataPath& operator=(const DataPath&) = delete;
 
     void attach(net::Stack& stack) { stack_ = &stack; }
+    // Optional; both must outlive the DataPath or be reset to nullptr first.
+    void set_relay(RelaySender* relay) { relay_ = relay; }
+    void set_gate(PacketGate* gate) { gate_ = gate; }
     // Called for every device event (handshake completed, session expired, ...).
     void set_event_handler(std::function<void(const wg::Event&)> fn) { on_event_ = std::move(fn); }
 
@@ -47,6 +68,9 @@ public:
     void on_timer(Instant now) override;
 
     std::uint64_t inject_failures() const { return inject_failures_; }
+    // Relay datagrams with no relay attached, or without a peer (cookie replies).
+    std::uint64_t relay_drops() const { return relay_drops_; }
+    std::uint64_t gate_drops() const { return gate_drops_; }
 
 private:
     // Sends the outbox's datagrams (one send_batch), hands its packets to lwIP, reports events,
@@ -59,12 +83,16 @@ private:
     wg::Device& device_;
     io::DatagramTransport& transport_;
     net::Stack* stack_ = nullptr;
+    RelaySender* relay_ = nullptr;
+    PacketGate* gate_ = nullptr;
     std::function<void(const wg::Event&)> on_event_;
     wg::Outbox rx_out_;  // results of on_datagram / on_timer / initiate
     wg::Outbox tx_out_;  // results of on_egress (lwIP output), flushed once per loop round
     std::vector<io::OutDatagram> batch_;
     bool tx_flush_posted_ = false;
     std::uint64_t inject_failures_ = 0;
+    std::uint64_t relay_drops_ = 0;
+    std::uint64_t gate_drops_ = 0;
 };
 
 }  // namespace tunless::app
