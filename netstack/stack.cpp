@@ -59,21 +59,31 @@ public:
     EntryGuard& operator=(const EntryGuard&) = delete;
 };
 
-Status validate(const StackConfig& config) {
+Status validate_addresses(const std::vector<IpAddress>& addresses, bool allow_none,
+                          std::size_t& v6_count) {
     std::size_t v4 = 0;
     std::size_t v6 = 0;
-    for (const auto& address : config.addresses) {
+    for (const auto& address : addresses) {
         const IpAddress a = address.unmap_v4();
         if (a.is_unspecified()) {
             return fail(Errc::kInvalidArgument, "netstack: unspecified node address");
         }
         (a.is_v4() ? v4 : v6) += 1;
     }
-    if (v4 + v6 == 0) {
+    if (v4 + v6 == 0 && !allow_none) {
         return fail(Errc::kInvalidArgument, "netstack: no node address configured");
     }
     if (v4 > StackConfig::kMaxIpv4Addresses || v6 > StackConfig::kMaxIpv6Addresses) {
         return fail(Errc::kUnsupported, "netstack: at most 1 IPv4 and 4 IPv6 node addresses");
+    }
+    v6_count = v6;
+    return {};
+}
+
+Status validate(const StackConfig& config) {
+    std::size_t v6 = 0;
+    if (auto st = validate_addresses(config.addresses, config.addresses_later, v6); !st) {
+        return st;
     }
     if (config.mtu < kMinMtu || (v6 > 0 && config.mtu < kMinMtuIpv6)) {
         return fail(Errc::kInvalidArgument, "netstack: MTU below the IPv4/IPv6 minimum");
@@ -161,35 +171,63 @@ Stack::Stack(const StackConfig& config, EgressSink& egress, Instant now)
 
 Status Stack::bring_up() {
     // No netmask or gateway: on a point-to-point default-route interface they select nothing.
-    ip4_addr_t addr;
     ip4_addr_t none;
-    ip4_addr_set_zero(&addr);
     ip4_addr_set_zero(&none);
+    struct netif* nif = &impl_->netif;
+    if (netif_add(nif, &none, &none, &none, this, Impl::init_netif, ip_input) == nullptr) {
+        return fail(Errc::kIo, "netstack: netif_add failed");
+    }
+    apply_addresses();
+    netif_set_default(nif);  // the mesh is our only route: connect() reaches any destination
+    netif_set_link_up(nif);
+    netif_set_up(nif);
+    return {};
+}
+
+void Stack::apply_addresses() {
+    struct netif* nif = &impl_->netif;
+    ip4_addr_t addr;
+    ip4_addr_set_zero(&addr);
     for (const auto& address : config_.addresses) {
         const IpAddress a = address.unmap_v4();
         if (a.is_v4()) {
             std::memcpy(&addr.addr, a.data(), 4);
         }
     }
-    struct netif* nif = &impl_->netif;
-    if (netif_add(nif, &addr, &none, &none, this, Impl::init_netif, ip_input) == nullptr) {
-        return fail(Errc::kIo, "netstack: netif_add failed");
-    }
+    // lwIP aborts TCP pcbs bound to an address that goes away (tcp_netif_ip_addr_changed).
+    netif_set_ipaddr(nif, &addr);
     s8_t slot = 0;
     for (const auto& address : config_.addresses) {
         const IpAddress a = address.unmap_v4();
         if (a.is_v6()) {
             ip6_addr_t a6;
             std::memcpy(a6.addr, a.data(), 16);
-            // Valid at once: no DAD on a tunnel whose peers are configured, not discovered.
-            netif_ip6_addr_set(nif, slot, &a6);
-            netif_ip6_addr_set_state(nif, slot, IP6_ADDR_PREFERRED);
+            ip6_addr_clear_zone(&a6);
+            if (!ip6_addr_cmp(netif_ip6_addr(nif, slot), &a6) ||
+                !ip6_addr_ispreferred(netif_ip6_addr_state(nif, slot))) {
+                netif_ip6_addr_set(nif, slot, &a6);
+                // Valid at once: no DAD on a tunnel whose peers are configured, not discovered.
+                netif_ip6_addr_set_state(nif, slot, IP6_ADDR_PREFERRED);
+            }
             ++slot;
         }
     }
-    netif_set_default(nif);  // the mesh is our only route: connect() reaches any destination
-    netif_set_link_up(nif);
-    netif_set_up(nif);
+    for (; slot < LWIP_IPV6_NUM_ADDRESSES; ++slot) {
+        netif_ip6_addr_set_state(nif, slot, IP6_ADDR_INVALID);
+    }
+}
+
+Status Stack::set_addresses(const std::vector<IpAddress>& addresses) {
+    std::size_t v6 = 0;
+    if (auto st = validate_addresses(addresses, true, v6); !st) {
+        return st;
+    }
+    if (v6 > 0 && config_.mtu < kMinMtuIpv6) {
+        return fail(Errc::kInvalidArgument, "netstack: MTU below the IPv6 minimum");
+    }
+    EntryGuard guard;
+    config_.addresses = addresses;
+    apply_addresses();
     return {};
 }
 

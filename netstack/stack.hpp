@@ -56,6 +56,9 @@ struct StackConfig {
     // interface that is the default route). At most one IPv4 and four IPv6; at least one.
     // lwIP answers (TCP, UDP, ICMP echo) on all of them.
     std::vector<IpAddress> addresses;
+    // Allow an empty `addresses` at create(): a tailnet node learns its addresses from control
+    // and sets them with set_addresses(); until then lwIP answers on none.
+    bool addresses_later = false;
     // Tunnel MTU: 576..65535, and >= 1280 when an IPv6 address is configured (RFC 8200 §5).
     // TCP_MSS is compiled for 1420; a smaller MTU shrinks the MSS, a larger one does not grow it.
     std::uint16_t mtu = kDefaultMtu;
@@ -138,6 +141,11 @@ public:
     Instant next_deadline() const;
     Instant now() const { return now_; }
 
+    // Replaces the node's addresses at run time (same limits as StackConfig::addresses; empty
+    // allowed). TCP connections bound to an address that goes away are aborted by lwIP.
+    // Not callable from inside a netstack callback or the egress hook.
+    Status set_addresses(const std::vector<IpAddress>& addresses);
+
     StackStats stats() const;
     const StackConfig& config() const { return config_; }
     // Changes the heap budget at run time (tests; an operator lowering it later). Lowering it
@@ -148,6 +156,7 @@ private:
     struct Impl;  // lwIP's netif and the egress scratch buffer (keeps lwIP out of this header)
     Stack(const StackConfig& config, EgressSink& egress, Instant now);
     Status bring_up();
+    void apply_addresses();
 
     StackConfig config_;
     EgressSink& egress_;

@@ -237,3 +237,29 @@ TEST_CASE("stack: a second Stack cannot be configured with bad addresses or MTU"
 }
 
 }  // namespace tunless::test
+
+namespace tunless::test {
+
+// A tailnet node learns its addresses from control after the stack is up.
+TEST_CASE("stack: set_addresses moves the node to new addresses at run time") {
+    auto& env = NetEnv::get();
+    const IpAddress new4 = *IpAddress::parse("100.64.0.7");
+    const IpAddress new6 = *IpAddress::parse("fd7a:115c:a1e0::7");
+    REQUIRE(env.stack->set_addresses({new4, new6}));
+    env.sink.packets.clear();
+    REQUIRE(env.inject(ip::echo_request(env.peer4, env.addr4, 1, 1, text("old"))));
+    CHECK(env.take([](const ip::Parsed&) { return true; }).empty());  // old address is gone
+    check_echo(new4, env.peer4, 0);
+    check_echo(new6, env.peer6, 129);
+    CHECK(env.stack->set_addresses({new4, *IpAddress::parse("100.64.0.8")}).error().code ==
+          Errc::kUnsupported);
+    REQUIRE(env.stack->set_addresses({}));  // none: nothing answers
+    env.sink.packets.clear();
+    REQUIRE(env.inject(ip::echo_request(env.peer4, new4, 1, 2, text("none"))));
+    CHECK(env.take([](const ip::Parsed&) { return true; }).empty());
+    REQUIRE(env.stack->set_addresses({env.addr4, env.addr6}));  // back for the other tests
+    check_echo(env.addr4, env.peer4, 0);
+    check_echo(env.addr6, env.peer6, 129);
+}
+
+}  // namespace tunless::test
