@@ -514,7 +514,9 @@ async def scenario(ready):
                                       for i in range(200)]
     st, _ = await big.request("/machine/map", bigreq)
     try:
-        await ma.wait_for(lambda m: has_peer(m, big.node_key, "PeersChanged"))
+        await ma.wait_for(lambda m: any(p.get("Key") == big.node_key
+                                        and (p.get("Hostinfo") or {}).get("Services")
+                                        for p in m.get("PeersChanged") or []))
         check("a >4 KiB map message spans several Noise records",
               a.rec.max_record_seen == 4096 and big.rec.ntx > 2, a.rec.max_record_seen)
     except asyncio.TimeoutError:
@@ -621,6 +623,90 @@ async def scenario(ready):
     da2.close()
 
 
+async def expect_closed(reader, timeout=STEP_TIMEOUT):
+    """True if the peer closes (EOF/reset) within timeout, draining whatever it sends first."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not await asyncio.wait_for(reader.read(65536), deadline - time.monotonic()):
+                return True
+    except (ConnectionError, ssl.SSLError):
+        return True
+    except asyncio.TimeoutError:
+        return False
+    return False
+
+
+async def upgrade_raw(port, ca, init_bytes):
+    reader, writer = await open_tls(port, ca)
+    writer.write(("POST /ts2021 HTTP/1.1\r\nHost: x\r\nUpgrade: tailscale-control-protocol\r\n"
+                  "Connection: upgrade\r\nX-Tailscale-Handshake: %s\r\n\r\n"
+                  % base64.b64encode(init_bytes).decode()).encode())
+    return reader, writer
+
+
+async def robustness(ready):
+    """Malformed input gets a log line and a closed connection, never a dead server."""
+    port = int(ready["listen"].rsplit(":", 1)[1])
+    ca = ready["ca"]
+    server_pub = bytes.fromhex(ready["control_public_key"][5:])
+    r, w = await open_tls(port, ca)
+    w.write(b"\x00\x01garbage request line\r\n\r\n")
+    check("garbage HTTP request gets 400 and close",
+          (await asyncio.wait_for(r.read(100), STEP_TIMEOUT)).startswith(b"HTTP/1.1 400"))
+    w.close()
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(os.urandom(300))
+    check("non-TLS bytes on the TLS port are dropped", await expect_closed(r))
+    w.close()
+    for name, init in (("short handshake", os.urandom(50)),
+                       ("random 101-byte handshake", struct.pack(">HBH", CAPVER, 1, 96) + os.urandom(96)),
+                       ("low-order ephemeral key", struct.pack(">HBH", CAPVER, 1, 96) + bytes(96))):
+        r, w = await upgrade_raw(port, ca, init)
+        status, _ = await read_head(r)
+        check(f"{name}: 101 then EOF", status == 101 and await expect_closed(r), status)
+        w.close()
+    wrong_priv, wrong_pub = keypair()
+    hs = Initiator(keypair()[0], wrong_pub, CAPVER)
+    r, w = await upgrade_raw(port, ca, hs.initiation())
+    status, _ = await read_head(r)
+    check("handshake for the wrong server key: 101 then EOF",
+          status == 101 and await expect_closed(r), status)
+    w.close()
+    cl = ControlClient(port, ca, server_pub)
+    await cl.connect()
+    cl.task.cancel()
+    cl.writer.write(b"\x04\x00\x20" + os.urandom(32))
+    check("undecryptable Noise record closes the session", await expect_closed(cl.reader))
+    cl.writer.close()
+    cl = ControlClient(port, ca, server_pub)
+    await cl.connect()
+    cl.task.cancel()
+    cl.writer.write(cl.rec.seal(b"\x00\x00\x08\x00\x00\x00\x00\x00\x00" + os.urandom(8)))
+    check("invalid HTTP/2 (DATA on stream 0) closes the session", await expect_closed(cl.reader))
+    cl.writer.close()
+    cl = ControlClient(port, ca, server_pub)
+    await cl.connect()
+    st, body = await cl.request("/machine/map", {"Version": CAPVER, "NodeKey": 17})
+    st2, body2 = await cl.request("/machine/register", {"Version": CAPVER, "NodeKey": ""})
+    st3, body3 = await cl.request("/machine/map", [1, 2])
+    check("malformed map/register bodies get 4xx/Error, session stays",
+          st == 404 and st2 == 200 and json.loads(body2).get("Error") and st3 == 400,
+          (st, body, st2, body2, st3))
+    cl.close()
+    d = DerpClient(port, ca, *keypair())
+    d.reader, d.writer = await open_tls(port, ca)
+    d.writer.write(b"GET /derp HTTP/1.1\r\nHost: x\r\nUpgrade: DERP\r\n\r\n")
+    await read_head(d.reader)
+    await d.frame()
+    d.send(2, os.urandom(90))
+    check("DERP ClientInfo that does not open closes the connection", await expect_closed(d.reader))
+    d.close()
+    loop = asyncio.get_running_loop()
+    st, body = await loop.run_in_executor(None, http_get, port, ca, f"/key?v={CAPVER}")
+    check("server still answers /key after the abuse", st == 200, st)
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="fakehs-selftest-") as tmp:
         cmd = [sys.executable, os.path.join(HERE, "fake_headscale.py"), "--listen", "127.0.0.1:0",
@@ -634,7 +720,8 @@ def main():
             line = proc.stdout.readline()
             ready = json.loads(line)
             check("server prints a ready line", ready.get("event") == "ready", line)
-            asyncio.run(asyncio.wait_for(scenario(ready), 18))
+            asyncio.run(asyncio.wait_for(scenario(ready), 12))
+            asyncio.run(asyncio.wait_for(robustness(ready), 6))
         except Exception as exc:  # noqa: BLE001 - report, do not hide
             import traceback
             traceback.print_exc()
