@@ -491,7 +491,7 @@ async def scenario(ready):
     check("lite update (Stream:false, OmitPeers:true) is an empty 200", st == 200 and body == b"",
           (st, body))
     try:
-        msg = await ma.wait_for(lambda m: any(p.get("Key") == b.node_key and p.get("HomeDERP") == 999
+        await ma.wait_for(lambda m: any(p.get("Key") == b.node_key and p.get("HomeDERP") == 999
                                               and p.get("Endpoints") == ["192.0.2.7:41641"]
                                               for p in m.get("PeersChanged") or []))
         check("A sees B's endpoints and HomeDERP 999", True)

@@ -569,6 +569,12 @@ class MapSession:
 
     @staticmethod
     def _patch(node):
-        p = {"NodeID": node.id, "DERPRegion": node.home_derp, "Endpoints": list(node.endpoints),
-             "DiscoKey": node.disco_key, "Online": node.online}
+        # tailcfg.PeerChange: zero/empty fields mean "unchanged" (omitempty), so leave them out.
+        p = {"NodeID": node.id, "Online": node.online}
+        if node.home_derp:
+            p["DERPRegion"] = node.home_derp
+        if node.endpoints:
+            p["Endpoints"] = list(node.endpoints)
+        if node.disco_key != "discokey:" + "0" * 64:
+            p["DiscoKey"] = node.disco_key
         return p
