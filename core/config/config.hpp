@@ -16,6 +16,9 @@
 namespace tunless::cfg {
 
 inline constexpr std::uint16_t kDefaultMtu = 1420;  // wg-quick's default
+// With [Tailnet]: Tailscale's safeTUNMTU (tailscale net/tstun/mtu.go), the IPv6 minimum, which
+// every tailnet path carries (tailnet nodes always have an IPv6 address).
+inline constexpr std::uint16_t kTailnetMtu = 1280;
 
 // "host:port" as written. `ip` is set when `host` is a numeric address; otherwise `host` is a
 // name resolved later (peer Endpoint: at `up`; forward targets: per connection).
@@ -136,9 +139,48 @@ struct LimitsConfig {
     std::uint32_t stack_memory_mib = 0;    // StackMemoryMiB: cap on the stack's buffers (MiB)
 };
 
+// [Tailnet] ControlURL: "http(s)://host[:port]" with no path. The ts2021 control protocol
+// lives at the server root (tailscale control/controlhttp: "/ts2021", "/key").
+struct ControlUrl {
+    bool https = true;
+    std::string host;             // without IPv6 brackets
+    std::optional<IpAddress> ip;  // set when `host` is a numeric address
+    std::uint16_t port = 0;       // as written; 0 = the scheme's default
+
+    std::uint16_t effective_port() const { return port != 0 ? port : (https ? 443 : 80); }
+    std::string to_string() const;  // "https://host", "http://[fd00::1]:8080"
+    bool operator==(const ControlUrl&) const = default;
+};
+
+// [Tailnet] AuthKey: a pre-auth key written in the config, or "file:/path" naming a file that
+// tools/ reads at start. Absent: interactive login (the login URL is printed and logged).
+struct AuthKeySource {
+    enum class Kind : std::uint8_t { kNone, kLiteral, kFile };
+    Kind kind = Kind::kNone;
+    std::string value;  // the key itself (a secret: never log it) or the absolute file path
+
+    bool operator==(const AuthKeySource&) const = default;
+};
+
+// [Tailnet] (tunless; at most one): join a Tailscale/headscale tailnet instead of listing
+// peers. The node key and addresses come from the control server, so [Interface] then has no
+// PrivateKey/Address and there are no [Peer] sections (docs/configuration.md).
+struct TailnetConfig {
+    int line = 0;                                  // of the [Tailnet] header; 0 = no section
+    ControlUrl control_url;                        // ControlURL (required)
+    AuthKeySource auth_key;                        // AuthKey
+    std::string hostname;                          // Hostname; empty = gethostname() (tools/)
+    bool ephemeral = false;                        // Ephemeral
+    std::optional<crypto::PublicKey> control_key;  // ControlKey "mkey:..."; skips GET /key
+    std::string ca_file;                           // CAFile (absolute path); empty = system CAs
+
+    bool enabled() const { return line != 0; }
+};
+
 struct Config {
     std::string file;  // as passed to parse(), for later diagnostics
-    InterfaceConfig iface;
+    InterfaceConfig iface;  // with [Tailnet]: no private_key, no addresses
+    TailnetConfig tailnet;
     std::vector<PeerEntry> peers;
     std::vector<ProxyListener> socks5;
     std::vector<ProxyListener> http;
@@ -151,7 +193,7 @@ struct Config {
 };
 
 // The config in the syntax parse() reads (sections in the order above, keys in canonical
-// case). Contains the private key: write it only to a 0600 file.
+// case). Contains the private key and a literal AuthKey: write it only to a 0600 file.
 std::string serialize(const Config& config);
 
 }  // namespace tunless::cfg

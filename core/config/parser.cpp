@@ -1,5 +1,6 @@
 #include "core/config/parser.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -26,6 +27,7 @@ enum class Kind : std::uint8_t {
     kUdpServerTunnel,
     kResolve,
     kLimits,
+    kTailnet,
 };
 
 struct SectionName {
@@ -45,10 +47,20 @@ constexpr SectionName kSections[] = {
     {"udpservertunnel", "UDPServerTunnel", Kind::kUdpServerTunnel},
     {"resolve", "Resolve", Kind::kResolve},
     {"limits", "Limits", Kind::kLimits},
+    {"tailnet", "Tailnet", Kind::kTailnet},
 };
 
 // wireproxy sections with no tunless counterpart: accepted so its configs load, with a warning.
 constexpr std::string_view kUnsupportedWireproxy[] = {"stdiotunnel", "sni"};
+
+// A line without '=' may still carry a secret ("AuthKey tskey-..."): such lines are not echoed.
+bool names_secret(std::string_view text) {
+    constexpr std::string_view kSecretKeys[] = {"privatekey", "presharedkey", "authkey",
+                                                "password"};
+    const std::string lc = detail::to_lower(text.substr(0, 12));
+    return std::any_of(std::begin(kSecretKeys), std::end(kSecretKeys),
+                       [&lc](std::string_view k) { return lc.rfind(k, 0) == 0; });
+}
 
 class Parser {
 public:
@@ -70,7 +82,7 @@ private:
     Config config_;
     Kind kind_ = Kind::kNone;
     Section section_;
-    int interface_line_ = 0;
+    Section interface_section_;  // kept for the end-of-file [Interface]/[Tailnet] rules
     int resolve_line_ = 0;
 };
 
@@ -118,9 +130,10 @@ void Parser::begin_section(int number, std::string_view header) {
         return;
     }
     section_.name = std::string(found->display);
-    int* singleton = found->kind == Kind::kInterface ? &interface_line_
+    int* singleton = found->kind == Kind::kInterface ? &interface_section_.line
                      : found->kind == Kind::kResolve ? &resolve_line_
                      : found->kind == Kind::kLimits  ? &config_.limits.line
+                     : found->kind == Kind::kTailnet ? &config_.tailnet.line
                                                      : nullptr;
     if (singleton != nullptr && *singleton != 0) {
         diag_.error(number, "duplicate [" + section_.name + "] section (first at line " +
@@ -163,8 +176,10 @@ void Parser::end_section() {
         case Kind::kResolve:
         case Kind::kLimits: break;
         case Kind::kInterface:
-            detail::interface_finish(diag_, section_, config_.iface, options_);
+            detail::interface_finish(diag_, section_, config_.iface);
+            interface_section_ = section_;
             break;
+        case Kind::kTailnet: detail::tailnet_finish(diag_, section_); break;
         case Kind::kPeer: detail::peer_finish(diag_, section_, config_.peers.back()); break;
         default: detail::listener_finish(diag_, section_, current_listener()); break;
     }
@@ -195,7 +210,10 @@ bool Parser::expand_env(const KeyLine& k, std::string& out) {
 void Parser::key_value(int number, std::string_view text) {
     const auto eq = text.find('=');
     if (eq == std::string_view::npos) {
-        diag_.error(number, "expected 'Key = Value', got '" + std::string(text) + "'");
+        diag_.error(number, names_secret(text)
+                                ? "expected 'Key = Value' (the line is not shown: it may hold "
+                                  "a secret)"
+                                : "expected 'Key = Value', got '" + std::string(text) + "'");
         return;
     }
     KeyLine k;
@@ -235,14 +253,19 @@ void Parser::key_value(int number, std::string_view text) {
             detail::resolve_key(diag_, section_, config_.resolve_strategy, k);
             break;
         case Kind::kLimits: detail::limits_key(diag_, section_, config_.limits, k); break;
+        case Kind::kTailnet: detail::tailnet_key(diag_, section_, config_.tailnet, k); break;
         default: detail::listener_key(diag_, section_, current_listener(), k); break;
     }
 }
 
 ParseReport Parser::finish() {
     end_section();
-    if (interface_line_ == 0) {
+    if (config_.tailnet.enabled()) {
+        detail::tailnet_combine(diag_, interface_section_, config_);
+    } else if (interface_section_.line == 0) {
         diag_.error(0, "no [Interface] section");
+    } else {
+        detail::interface_require(diag_, interface_section_, config_.iface, options_);
     }
     if (diag_.error_count() == 0) {
         detail::check_cross_section(diag_, config_);

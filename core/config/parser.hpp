@@ -2,7 +2,8 @@
 // caller reads the file and may pass an environment lookup). Syntax is wg-quick's
 // (case-insensitive keys and section names, '#' comments anywhere, ';' comment lines,
 // comma-separated lists), extended with wireproxy's sections ([Socks5], [http],
-// [TCPClientTunnel], [TCPServerTunnel], [UDPProxyTunnel], [Resolve]) and [UDPServerTunnel].
+// [TCPClientTunnel], [TCPServerTunnel], [UDPProxyTunnel], [Resolve]), [UDPServerTunnel],
+// [Limits] and [Tailnet] (join a Tailscale/headscale tailnet; then [Interface] is optional).
 // Every problem is a Diagnostic "file:line: message"; any error means the daemon refuses to
 // start. Called by the CLI (`tunless up`, `up --check`) and the config tests.
 #pragma once

@@ -135,19 +135,22 @@ void interface_key(Diagnostics& d, Section& s, InterfaceConfig& iface, const Key
     }
 }
 
-void interface_finish(Diagnostics& d, const Section& s, const InterfaceConfig& iface,
-                      const ParseOptions& options) {
-    if (!iface.private_key && options.require_private_key && !s.has("privatekey")) {
-        d.error(s.line, "[Interface] has no PrivateKey (generate one with `tunless genkey`)");
-    }
-    if (iface.addresses.empty()) {
-        d.error(s.line, "[Interface] needs at least one Address (e.g. Address = 10.0.0.2/24)");
-    }
+void interface_finish(Diagnostics& d, const Section& s, const InterfaceConfig& iface) {
     const bool has_v6 = std::any_of(iface.addresses.begin(), iface.addresses.end(),
                                     [](const InterfaceAddress& a) { return a.address.is_v6(); });
     if (has_v6 && iface.mtu < kMinMtuV6) {
         d.error(s.seen.count("mtu") ? s.seen.at("mtu") : s.line,
                 "MTU: IPv6 needs at least 1280 (RFC 8200 §5)");
+    }
+}
+
+void interface_require(Diagnostics& d, const Section& s, const InterfaceConfig& iface,
+                       const ParseOptions& options) {
+    if (!iface.private_key && options.require_private_key && !s.has("privatekey")) {
+        d.error(s.line, "[Interface] has no PrivateKey (generate one with `tunless genkey`)");
+    }
+    if (iface.addresses.empty()) {
+        d.error(s.line, "[Interface] needs at least one Address (e.g. Address = 10.0.0.2/24)");
     }
 }
 

@@ -51,10 +51,20 @@ struct Section {
 };
 
 void interface_key(Diagnostics& d, Section& s, InterfaceConfig& iface, const KeyLine& k);
-void interface_finish(Diagnostics& d, const Section& s, const InterfaceConfig& iface,
-                      const ParseOptions& options);
+// End of [Interface]: checks that hold with or without [Tailnet] (MTU vs IPv6).
+void interface_finish(Diagnostics& d, const Section& s, const InterfaceConfig& iface);
+// End of file without [Tailnet]: PrivateKey (unless optional) and Address are required.
+void interface_require(Diagnostics& d, const Section& s, const InterfaceConfig& iface,
+                       const ParseOptions& options);
 void peer_key(Diagnostics& d, Section& s, PeerEntry& peer, const KeyLine& k);
 void peer_finish(Diagnostics& d, const Section& s, const PeerEntry& peer);
+// [Tailnet] keys (tailnet_section.cpp), its required ControlURL, and at the end of the file the
+// rules for [Interface] and [Peer] next to it. `iface_section` has line 0 when the file has
+// no [Interface]; the combination step also applies the tailnet MTU default.
+void tailnet_key(Diagnostics& d, Section& s, TailnetConfig& t, const KeyLine& k);
+void tailnet_finish(Diagnostics& d, const Section& s);
+void tailnet_combine(Diagnostics& d, const Section& iface_section, Config& c);
+
 void resolve_key(Diagnostics& d, Section& s, ResolveStrategy& strategy, const KeyLine& k);
 void limits_key(Diagnostics& d, Section& s, LimitsConfig& limits, const KeyLine& k);
 

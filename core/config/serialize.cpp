@@ -6,7 +6,11 @@ namespace tunless::cfg {
 namespace {
 
 void line(std::string& out, std::string_view key, const std::string& value) {
-    out.append(key).append(" = ").append(value).append("\n");
+    out.append(key).append(" = ");
+    if (value.size() >= 2 && value.front() == '$') {
+        out += '$';  // "$x" was written "$$x": keep it from reading as an environment lookup
+    }
+    out.append(value).append("\n");
 }
 
 template <typename T, typename F>
@@ -29,17 +33,25 @@ void credentials_and_limit(std::string& out, const std::string& user, const std:
     }
 }
 
-void interface_section(std::string& out, const InterfaceConfig& i) {
+// With [Tailnet] the section has no PrivateKey/Address and is left out when it would be empty.
+void interface_section(std::string& out, const InterfaceConfig& i, bool tailnet) {
+    const std::uint16_t default_mtu = tailnet ? kTailnetMtu : kDefaultMtu;
+    if (tailnet && i.listen_port == 0 && i.mtu == default_mtu && i.dns.empty() &&
+        i.dns_search.empty()) {
+        return;
+    }
     out += "[Interface]\n";
-    if (i.private_key) {
+    if (i.private_key && !tailnet) {
         line(out, "PrivateKey", crypto::key_to_base64(i.private_key->view()));
     }
-    line(out, "Address",
-         join(i.addresses, [](const InterfaceAddress& a) { return a.to_string(); }));
+    if (!tailnet) {
+        line(out, "Address",
+             join(i.addresses, [](const InterfaceAddress& a) { return a.to_string(); }));
+    }
     if (i.listen_port != 0) {
         line(out, "ListenPort", std::to_string(i.listen_port));
     }
-    if (i.mtu != kDefaultMtu) {
+    if (i.mtu != default_mtu) {
         line(out, "MTU", std::to_string(i.mtu));
     }
     if (!i.dns.empty() || !i.dns_search.empty()) {
@@ -48,6 +60,28 @@ void interface_section(std::string& out, const InterfaceConfig& i) {
             dns += (dns.empty() ? "" : ", ") + d;
         }
         line(out, "DNS", dns);
+    }
+}
+
+void tailnet_section(std::string& out, const TailnetConfig& t) {
+    out += out.empty() ? "[Tailnet]\n" : "\n[Tailnet]\n";
+    line(out, "ControlURL", t.control_url.to_string());
+    if (t.auth_key.kind == AuthKeySource::Kind::kLiteral) {
+        line(out, "AuthKey", t.auth_key.value);
+    } else if (t.auth_key.kind == AuthKeySource::Kind::kFile) {
+        line(out, "AuthKey", "file:" + t.auth_key.value);
+    }
+    if (!t.hostname.empty()) {
+        line(out, "Hostname", t.hostname);
+    }
+    if (t.ephemeral) {
+        line(out, "Ephemeral", "true");
+    }
+    if (t.control_key) {
+        line(out, "ControlKey", "mkey:" + crypto::key_to_hex(t.control_key->view()));
+    }
+    if (!t.ca_file.empty()) {
+        line(out, "CAFile", t.ca_file);
     }
 }
 
@@ -89,9 +123,19 @@ std::string InterfaceAddress::to_string() const {
     return address.to_string() + "/" + std::to_string(prefix_len);
 }
 
+std::string ControlUrl::to_string() const {
+    const bool bracket = host.find(':') != std::string::npos;
+    std::string out = std::string(https ? "https://" : "http://") +
+                      (bracket ? "[" + host + "]" : host);
+    return port != 0 ? out + ":" + std::to_string(port) : out;
+}
+
 std::string serialize(const Config& c) {
     std::string out;
-    interface_section(out, c.iface);
+    interface_section(out, c.iface, c.tailnet.enabled());
+    if (c.tailnet.enabled()) {
+        tailnet_section(out, c.tailnet);
+    }
     for (const PeerEntry& p : c.peers) {
         peer_section(out, p);
     }

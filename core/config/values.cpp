@@ -1,6 +1,7 @@
 #include "core/config/values.hpp"
 
 #include <charconv>
+#include <optional>
 
 namespace tunless::cfg::detail {
 namespace {
@@ -174,6 +175,73 @@ Result<Endpoint> parse_bind_address(std::string_view s) {
                     "bind address '" + hp->host + "' must be an IP address or localhost");
     }
     return Endpoint::udp(*ip, hp->port);
+}
+
+Result<ControlUrl> parse_control_url(std::string_view s) {
+    ControlUrl url;
+    const std::string lc = to_lower(s.substr(0, 8));
+    if (lc.rfind("https://", 0) == 0) {
+        s.remove_prefix(8);
+    } else if (lc.rfind("http://", 0) == 0) {
+        url.https = false;
+        s.remove_prefix(7);
+    } else {
+        return fail(Errc::kInvalidArgument,
+                    "must start with http:// or https:// (e.g. https://headscale.example.com)");
+    }
+    const auto end = s.find_first_of("/?");
+    std::string_view authority = s.substr(0, end);
+    const std::string_view rest = end == std::string_view::npos ? "" : s.substr(end);
+    if (!rest.empty() && rest != "/") {
+        // tailscale control/controlhttp dials "/ts2021" and "/key" at the server root.
+        return fail(Errc::kInvalidArgument,
+                    "a path or query is not supported (the control protocol lives at the "
+                    "server root)");
+    }
+    if (authority.find('@') != std::string_view::npos) {
+        return fail(Errc::kInvalidArgument, "user information (user@host) is not supported");
+    }
+    std::optional<std::string_view> port_text;  // after ':', when there is one
+    if (!authority.empty() && authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return fail(Errc::kInvalidArgument, "unterminated IPv6 address '['");
+        }
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':') {
+            return fail(Errc::kInvalidArgument, "expected ':port' after the IPv6 address");
+        }
+        if (!after.empty()) {
+            port_text = after.substr(1);
+        }
+        url.host = std::string(authority.substr(1, close - 1));
+        url.ip = IpAddress::parse(url.host);
+        if (!url.ip || !url.ip->is_v6()) {
+            return fail(Errc::kInvalidArgument, "'[" + url.host + "]' is not an IPv6 address");
+        }
+    } else {
+        const auto colon = authority.find(':');
+        url.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port_text = authority.substr(colon + 1);
+        }
+        url.ip = IpAddress::parse(url.host);
+        if (url.host.empty()) {
+            return fail(Errc::kInvalidArgument, "no host name");
+        }
+        if (!url.ip && !is_hostname(url.host)) {
+            return fail(Errc::kInvalidArgument,
+                        "'" + url.host + "' is neither an IP address nor a host name");
+        }
+    }
+    if (port_text) {
+        auto port = parse_port(*port_text, false);
+        if (!port) {
+            return port.error();
+        }
+        url.port = *port;
+    }
+    return url;
 }
 
 Status check_credential(std::string_view s, bool is_username) {

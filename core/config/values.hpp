@@ -36,6 +36,9 @@ Result<IpPrefix> parse_allowed_ip(std::string_view s);
 Result<NamedEndpoint> parse_named_endpoint(std::string_view s);
 // A local listen address: "ip:port", "[v6]:port", "localhost:port" and ":port" (loopback).
 Result<Endpoint> parse_bind_address(std::string_view s);
+// [Tailnet] ControlURL: "http://" or "https://" (any case), host name or IP ("[v6]"),
+// optional ":port", optional trailing "/"; no user info, path or query.
+Result<ControlUrl> parse_control_url(std::string_view s);
 // Proxy username/password field: 1..255 bytes (RFC 1929 §2), printable, no spaces.
 Status check_credential(std::string_view s, bool is_username);
 
