@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kProtocolName = "Noise_IK_25519_ChaChaPoly_BLAKE2s";
 constexpr std::string_view kProloguePrefix = "Tailscale Control Protocol v";
-constexpr std::size_t kPayloadLen = kNoiseInitiationLen - 5;  // 96
+constexpr std::size_t kPayloadLen = kNoiseInitiationLen - 5;                      // 96
 constexpr std::size_t kResponsePayloadLen = kNoiseResponseLen - kNoiseHeaderLen;  // 48
 constexpr std::size_t kTagLen = 16;
 
@@ -23,7 +23,9 @@ ByteView bytes_of(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-void mix_hash(HandshakeHash& h, ByteView data) { h = crypto::blake2s_256(h, data); }
+void mix_hash(HandshakeHash& h, ByteView data) {
+    h = crypto::blake2s_256(h, data);
+}
 
 // MixKey(DH(priv, pub)): ck, k = HKDF(ck, dh). An all-zero DH output fails (handshake.go
 // MixDH errors on it through curve25519.X25519).

@@ -81,7 +81,7 @@ private:
     std::uint16_t version_;
     std::uint64_t tx_counter_ = 0;
     std::uint64_t rx_counter_ = 0;
-    Bytes partial_;  // < kNoiseMaxRecordLen bytes of an incomplete record
+    Bytes partial_;                  // < kNoiseMaxRecordLen bytes of an incomplete record
     std::size_t partial_total_ = 0;  // whole length of that record once its header is in
     bool poisoned_ = false;
 };

@@ -24,7 +24,9 @@ std::array<std::uint8_t, crypto::kAeadNonceLen> record_nonce(std::uint64_t count
 
 ControlChannel::ControlChannel(crypto::SymmetricKey tx_key, crypto::SymmetricKey rx_key,
                                HandshakeHash hash, std::uint16_t protocol_version)
-    : tx_key_(std::move(tx_key)), rx_key_(std::move(rx_key)), hash_(hash),
+    : tx_key_(std::move(tx_key)),
+      rx_key_(std::move(rx_key)),
+      hash_(hash),
       version_(protocol_version) {}
 
 Status ControlChannel::poison(Errc code, const char* what) {
@@ -53,9 +55,9 @@ Status ControlChannel::seal(ByteView plaintext, Bytes& out) {
         out[at] = noise_type::kRecord;
         store_be16(out.data() + at + 1, static_cast<std::uint16_t>(chunk.size() + kTagLen));
         const auto nonce = record_nonce(tx_counter_++);
-        crypto::aead_encrypt_nonce(MutByteView(out.data() + at + kNoiseHeaderLen,
-                                               chunk.size() + kTagLen),
-                                   tx_key_.view(), nonce, chunk, {});
+        crypto::aead_encrypt_nonce(
+            MutByteView(out.data() + at + kNoiseHeaderLen, chunk.size() + kTagLen), tx_key_.view(),
+            nonce, chunk, {});
     }
     return {};
 }
@@ -69,8 +71,8 @@ Status ControlChannel::open_record(ByteView record, Bytes& plaintext_out) {
     plaintext_out.resize(at + ciphertext.size() - kTagLen);
     const auto nonce = record_nonce(rx_counter_++);
     const Status st = crypto::aead_decrypt_nonce(
-        MutByteView(plaintext_out.data() + at, ciphertext.size() - kTagLen), rx_key_.view(),
-        nonce, ciphertext, {});
+        MutByteView(plaintext_out.data() + at, ciphertext.size() - kTagLen), rx_key_.view(), nonce,
+        ciphertext, {});
     if (!st) {
         plaintext_out.resize(at);
         return poison(Errc::kAuthFailed, "control noise: record does not decrypt");

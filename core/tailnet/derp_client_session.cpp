@@ -168,8 +168,8 @@ void DerpClientSession::on_pong(ByteView payload, Instant now, std::vector<DerpE
     events.push_back(std::move(e));
 }
 
-Status DerpClientSession::on_frame(std::uint8_t type, ByteView payload, bool truncated,
-                                   Instant now, Bytes& out, std::vector<DerpEvent>& events) {
+Status DerpClientSession::on_frame(std::uint8_t type, ByteView payload, bool truncated, Instant now,
+                                   Bytes& out, std::vector<DerpEvent>& events) {
     if (state_ == State::kAwaitServerKey) {
         return on_server_key(payload, truncated, out, events);
     }
@@ -207,16 +207,14 @@ Status DerpClientSession::on_frame(std::uint8_t type, ByteView payload, bool tru
                 ++stats_.malformed_frames;
                 return {};
             }
-            DerpEvent e = event(type == kPeerGone ? DerpEventKind::kPeerGone
-                                                  : DerpEventKind::kPeerPresent);
+            DerpEvent e =
+                event(type == kPeerGone ? DerpEventKind::kPeerGone : DerpEventKind::kPeerPresent);
             e.peer = key_at(payload);
             e.reason = payload.size() > kKeyLen ? payload[kKeyLen] : 0;
             events.push_back(std::move(e));
             return {};
         }
-        case kKeepAlive:
-            events.push_back(event(DerpEventKind::kKeepAlive));
-            return {};
+        case kKeepAlive: events.push_back(event(DerpEventKind::kKeepAlive)); return {};
         case kPing: {
             if (payload.size() < 8) {
                 ++stats_.malformed_frames;

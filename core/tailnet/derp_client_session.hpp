@@ -22,11 +22,11 @@
 namespace tunless::tailnet {
 
 enum class DerpEventKind : std::uint8_t {
-    kConnected,   // ServerKey seen, ClientInfo sent: send_packet works from now on
-    kServerInfo,  // server_info filled
-    kPacket,      // peer = source node key, packet = the datagram (WireGuard or disco)
-    kPeerGone,    // peer left this server; reason 0 = disconnected, 1 = not here
-    kPeerPresent, // peer (mesh/watcher clients only)
+    kConnected,    // ServerKey seen, ClientInfo sent: send_packet works from now on
+    kServerInfo,   // server_info filled
+    kPacket,       // peer = source node key, packet = the datagram (WireGuard or disco)
+    kPeerGone,     // peer left this server; reason 0 = disconnected, 1 = not here
+    kPeerPresent,  // peer (mesh/watcher clients only)
     kKeepAlive,
     kPong,        // ping_data; rtt set when it answers our own outstanding ping
     kHealth,      // text = problem; empty = healthy again
@@ -51,9 +51,9 @@ struct DerpStats {
     std::uint64_t frames_received = 0;
     std::uint64_t packets_received = 0;
     std::uint64_t packets_sent = 0;
-    std::uint64_t malformed_frames = 0;   // too short for their type, dropped
-    std::uint64_t oversize_dropped = 0;   // packets > 64 KiB or ServerInfo > 4 KiB, skipped
-    std::uint64_t unknown_frames = 0;     // skipped (derp_client.go: default: continue)
+    std::uint64_t malformed_frames = 0;  // too short for their type, dropped
+    std::uint64_t oversize_dropped = 0;  // packets > 64 KiB or ServerInfo > 4 KiB, skipped
+    std::uint64_t unknown_frames = 0;    // skipped (derp_client.go: default: continue)
     std::uint64_t pings_answered = 0;
     std::uint64_t pings_sent = 0;
 };

@@ -1,10 +1,11 @@
 #include "core/tailnet/derp_frames.hpp"
 
-#include <rapidjson/document.h>
 #include <sodium.h>
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
+#include <string_view>
 
 #include "core/crypto/x25519.hpp"
 
@@ -18,12 +19,32 @@ static_assert(crypto_box_PUBLICKEYBYTES == kKeyLen && crypto_box_SECRETKEYBYTES 
 // Largest ServerInfo JSON we open: the real one is ~80 bytes; upstream allows 1 MiB.
 constexpr std::size_t kMaxServerInfoJson = 4096;
 
-std::uint64_t uint_field(const rapidjson::Document& doc, const char* name) {
-    const auto it = doc.FindMember(name);
-    if (it == doc.MemberEnd() || !it->value.IsUint64()) {
+// Tolerant lookup of `"name": <unsigned integer>` in the (authenticated, tiny) ServerInfo
+// JSON. Only rate-limit hints depend on it, so a missing or odd field is simply 0. Not a JSON
+// parser: a full parse is not worth it for two numbers (RapidJSON 1.1's parser also trips
+// UBSan on an empty internal stack).
+std::uint64_t uint_field(std::string_view json, std::string_view name) {
+    const std::string quoted = "\"" + std::string(name) + "\"";
+    const std::size_t at = json.find(quoted);
+    if (at == std::string_view::npos) {
         return 0;
     }
-    return it->value.GetUint64();
+    std::size_t i = at + quoted.size();
+    auto skip_ws = [&] {
+        while (i < json.size() &&
+               std::string_view(" \t\r\n").find(json[i]) != std::string_view::npos) {
+            ++i;
+        }
+    };
+    skip_ws();
+    if (i >= json.size() || json[i] != ':') {
+        return 0;
+    }
+    ++i;
+    skip_ws();
+    std::uint64_t v = 0;
+    const auto r = std::from_chars(json.data() + i, json.data() + json.size(), v);
+    return r.ec == std::errc() ? v : 0;
 }
 
 }  // namespace
@@ -65,21 +86,21 @@ void append_pong(Bytes& out, const PingData& data) {
 }
 
 Status append_client_info(Bytes& out, const crypto::PrivateKey& node_key,
-                        const crypto::PublicKey& server_key, Rng& rng) {
+                          const crypto::PublicKey& server_key, Rng& rng) {
     const crypto::PublicKey node_pub = crypto::public_key_from_private(node_key);
     const std::size_t start = out.size();
     const std::size_t box_len = kBoxOverhead + kClientInfoJson.size();
-    append_frame_header(out, kClientInfo, static_cast<std::uint32_t>(kKeyLen + kNonceLen + box_len));
+    append_frame_header(out, kClientInfo,
+                        static_cast<std::uint32_t>(kKeyLen + kNonceLen + box_len));
     out.insert(out.end(), node_pub.bytes.begin(), node_pub.bytes.end());
     const std::size_t nonce_at = out.size();
     out.resize(nonce_at + kNonceLen + box_len);
     std::uint8_t* nonce = out.data() + nonce_at;
     rng.fill(MutByteView(nonce, kNonceLen));
     // libsodium refuses a low-order server key (all-zero shared secret).
-    if (crypto_box_easy(nonce + kNonceLen,
-                        reinterpret_cast<const unsigned char*>(kClientInfoJson.data()),
-                        kClientInfoJson.size(), nonce, server_key.bytes.data(),
-                        node_key.data()) != 0) {
+    if (crypto_box_easy(
+            nonce + kNonceLen, reinterpret_cast<const unsigned char*>(kClientInfoJson.data()),
+            kClientInfoJson.size(), nonce, server_key.bytes.data(), node_key.data()) != 0) {
         out.resize(start);
         return fail(Errc::kWeakKey, "derp: server key is a weak key");
     }
@@ -108,18 +129,13 @@ Result<ServerInfo> open_server_info(ByteView payload, const crypto::PrivateKey& 
     }
     std::string json(json_len, '\0');
     if (crypto_box_open_easy(reinterpret_cast<unsigned char*>(json.data()),
-                             payload.data() + kNonceLen, payload.size() - kNonceLen,
-                             payload.data(), server_key.bytes.data(), node_key.data()) != 0) {
+                             payload.data() + kNonceLen, payload.size() - kNonceLen, payload.data(),
+                             server_key.bytes.data(), node_key.data()) != 0) {
         return fail(Errc::kAuthFailed, "derp: ServerInfo box does not open with the server key");
     }
     ServerInfo info;
-    rapidjson::Document doc;
-    // Iterative: no recursion depth for the server to exploit.
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-    if (!doc.HasParseError() && doc.IsObject()) {
-        info.token_bucket_bytes_per_second = uint_field(doc, "TokenBucketBytesPerSecond");
-        info.token_bucket_bytes_burst = uint_field(doc, "TokenBucketBytesBurst");
-    }
+    info.token_bucket_bytes_per_second = uint_field(json, "TokenBucketBytesPerSecond");
+    info.token_bucket_bytes_burst = uint_field(json, "TokenBucketBytesBurst");
     info.json = std::move(json);
     return info;
 }

@@ -23,13 +23,12 @@ inline constexpr std::size_t kFrameHeaderLen = 5;
 inline constexpr std::size_t kKeyLen = 32;
 inline constexpr std::size_t kNonceLen = 24;  // NaCl box nonce
 inline constexpr std::size_t kBoxOverhead = 16;
-inline constexpr std::size_t kMaxFrameLen = 1 << 20;       // derp_client.go Recv
-inline constexpr std::size_t kMaxPacketLen = 64 << 10;     // derp.go MaxPacketSize
+inline constexpr std::size_t kMaxFrameLen = 1 << 20;    // derp_client.go Recv
+inline constexpr std::size_t kMaxPacketLen = 64 << 10;  // derp.go MaxPacketSize
 inline constexpr std::size_t kServerKeyMinLen = 8 + kKeyLen;
-inline constexpr std::size_t kServerKeyMaxLen = 1 << 10;   // recvServerKey reads at most 1 KiB
+inline constexpr std::size_t kServerKeyMaxLen = 1 << 10;  // recvServerKey reads at most 1 KiB
 // "DERP🔑" in UTF-8 (derp.go magic).
-inline constexpr std::array<std::uint8_t, 8> kMagic{0x44, 0x45, 0x52, 0x50,
-                                                    0xf0, 0x9f, 0x94, 0x91};
+inline constexpr std::array<std::uint8_t, 8> kMagic{0x44, 0x45, 0x52, 0x50, 0xf0, 0x9f, 0x94, 0x91};
 
 enum FrameType : std::uint8_t {
     kServerKey = 0x01,
@@ -74,7 +73,7 @@ inline constexpr std::string_view kClientInfoJson = R"({"version":2,"CanAckPings
 // MAC || ciphertext layout is byte-identical to Go's nacl/box.Seal. kWeakKey (nothing
 // written) for a low-order server key.
 Status append_client_info(Bytes& out, const crypto::PrivateKey& node_key,
-                        const crypto::PublicKey& server_key, Rng& rng);
+                          const crypto::PublicKey& server_key, Rng& rng);
 
 // ServerKey payload: magic | 32-byte key | (future bytes, ignored). kProtocol otherwise.
 Result<crypto::PublicKey> parse_server_key(ByteView payload);
@@ -87,7 +86,7 @@ struct ServerInfo {
 };
 
 // ServerInfo payload: 24-byte nonce | box. kAuthFailed if the box does not open with
-// (server_key, node_key); the JSON is parsed tolerantly (missing/odd fields -> 0).
+// (server_key, node_key); the two numbers are read tolerantly (missing/odd fields -> 0).
 Result<ServerInfo> open_server_info(ByteView payload, const crypto::PrivateKey& node_key,
                                     const crypto::PublicKey& server_key);
 

@@ -14,14 +14,12 @@ constexpr std::array<std::uint8_t, 5> kEarlyMagic{0xff, 0xff, 0xff, 'T', 'S'};
 
 Status EarlyPayloadFilter::feed(ByteView in, Bytes& h2_out) {
     switch (state_) {
-        case State::kFailed:
-            return fail(Errc::kProtocol, "early payload: stream failed earlier");
-        case State::kPassThrough:
-            h2_out.insert(h2_out.end(), in.begin(), in.end());
-            return {};
+        case State::kFailed: return fail(Errc::kProtocol, "early payload: stream failed earlier");
+        case State::kPassThrough: h2_out.insert(h2_out.end(), in.begin(), in.end()); return {};
         case State::kHeader: {
             const std::size_t take = std::min(in.size(), kEarlyHeaderLen - header_.size());
-            header_.insert(header_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(take));
+            header_.insert(header_.end(), in.begin(),
+                           in.begin() + static_cast<std::ptrdiff_t>(take));
             in = in.subspan(take);
             if (header_.size() < kEarlyHeaderLen) {
                 return {};

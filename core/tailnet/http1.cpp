@@ -35,17 +35,18 @@ Result<std::string> with_host(std::string_view request_line, std::string_view ho
 
 std::string base64_padded(ByteView in) {
     std::string out(sodium_base64_ENCODED_LEN(in.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), in.data(), in.size(),
-                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(out.data(), out.size(), in.data(), in.size(), sodium_base64_VARIANT_ORIGINAL);
     out.resize(out.size() - 1);  // the encoder's NUL terminator
     return out;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) {
@@ -124,9 +125,10 @@ Result<std::string> build_key_request(std::string_view host, std::uint16_t capab
 Result<std::string> build_ts2021_upgrade_request(std::string_view host, ByteView initiation) {
     // controlhttp/client.go + controlhttpcommon: the initiation rides in a header, so the
     // server answers 101 + Noise response in one round trip.
-    const std::string headers = "Upgrade: " + std::string(kControlUpgradeToken) +
-                                "\r\nConnection: upgrade\r\nX-Tailscale-Handshake: " +
-                                base64_padded(initiation) + "\r\nContent-Length: 0\r\n";
+    const std::string headers =
+        "Upgrade: " + std::string(kControlUpgradeToken) +
+        "\r\nConnection: upgrade\r\nX-Tailscale-Handshake: " + base64_padded(initiation) +
+        "\r\nContent-Length: 0\r\n";
     return with_host("POST /ts2021 HTTP/1.1", host, headers);
 }
 
@@ -166,7 +168,8 @@ Result<HeadParse> parse_response_head(ByteView in) {
         if (line.empty()) {
             break;
         }
-        if (line.find('\0') != std::string_view::npos || line.find('\r') != std::string_view::npos) {
+        if (line.find('\0') != std::string_view::npos ||
+            line.find('\r') != std::string_view::npos) {
             return fail(Errc::kProtocol, "http: control character in response head");
         }
         const Status st = first ? parse_status_line(line, head) : parse_header_line(line, head);

@@ -10,7 +10,9 @@ namespace {
 
 constexpr std::size_t kMaxLineLen = 1024;  // chunk-size lines and trailer lines
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // The last transfer coding of "a, b, chunked" (RFC 9112 §6.1: chunked must be last).
 bool ends_with_chunked(std::string_view te) {
@@ -177,8 +179,7 @@ Status BodyReader::on_line(std::string_view line) {
                 state_ = State::kDone;
             }
             return {};  // trailer fields are ignored
-        default:
-            return fail(Errc::kProtocol, "http: unexpected chunk framing state");
+        default: return fail(Errc::kProtocol, "http: unexpected chunk framing state");
     }
 }
 

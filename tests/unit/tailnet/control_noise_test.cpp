@@ -19,7 +19,8 @@ namespace {
 Bytes hex(std::string_view h) {
     Bytes out;
     for (std::size_t i = 0; i + 1 < h.size(); i += 2) {
-        out.push_back(static_cast<std::uint8_t>(std::stoul(std::string(h.substr(i, 2)), nullptr, 16)));
+        out.push_back(
+            static_cast<std::uint8_t>(std::stoul(std::string(h.substr(i, 2)), nullptr, 16)));
     }
     return out;
 }
@@ -69,7 +70,9 @@ constexpr std::string_view kS2cRecord0 =
 constexpr std::string_view kS2cRecord1 =
     "040021e981fa54f44309bc7bf0a15ab5f843844112ee7b035199b142427588e1561f1bc0";
 
-crypto::PrivateKey priv_from(std::string_view h) { return crypto::PrivateKey(hex(h)); }
+crypto::PrivateKey priv_from(std::string_view h) {
+    return crypto::PrivateKey(hex(h));
+}
 
 crypto::PublicKey pub_from(std::string_view h) {
     crypto::PublicKey k;
@@ -102,9 +105,13 @@ ControlChannel fixed_server_channel() {
     return ControlChannel(crypto::SymmetricKey(hex(kK2)), crypto::SymmetricKey(hex(kK1)), h, 130);
 }
 
-ByteView sv(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
+ByteView sv(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
-std::string str(const Bytes& b) { return std::string(b.begin(), b.end()); }
+std::string str(const Bytes& b) {
+    return std::string(b.begin(), b.end());
+}
 
 }  // namespace
 
@@ -318,7 +325,8 @@ TEST_CASE("control noise: open reassembles records from any split and skips empt
         test::SeededRng split(seed);
         Bytes plain;
         for (std::size_t at = 0; at < wire.size();) {
-            const std::size_t n = std::min<std::size_t>(wire.size() - at, 1 + split.uniform(seed == 1 ? 2 : 5000));
+            const std::size_t n =
+                std::min<std::size_t>(wire.size() - at, 1 + split.uniform(seed == 1 ? 2 : 5000));
             REQUIRE(client.open(ByteView(wire).subspan(at, n), plain));
             at += n;
         }

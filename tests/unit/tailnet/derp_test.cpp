@@ -31,7 +31,9 @@ Bytes cat(std::initializer_list<Bytes> parts) {
     return out;
 }
 
-ByteView sv(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
+ByteView sv(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
 // A tiny in-test DERP server: its key pair, and the frames it would send.
 struct TestServer {
@@ -166,18 +168,17 @@ TEST_CASE("derp: steady-state frames become events") {
     store_be32(restarting.data(), 1500);
     store_be32(restarting.data() + 4, 30000);
     const Bytes stream = cat({
-        server.server_info_frame(c.node_pub,
-                                 R"({"version":2,"TokenBucketBytesPerSecond":1000,"TokenBucketBytesBurst":5000})"),
-        frame(derp::kRecvPacket, with_key(peer, packet)),
-        frame(derp::kKeepAlive, {}),
+        server.server_info_frame(
+            c.node_pub,
+            R"({"version":2,"TokenBucketBytesPerSecond":1000,"TokenBucketBytesBurst":5000})"),
+        frame(derp::kRecvPacket, with_key(peer, packet)), frame(derp::kKeepAlive, {}),
         frame(derp::kPing, Bytes(ping.begin(), ping.end())),
         frame(derp::kPeerGone, with_key(peer, Bytes{0x01})),
         frame(derp::kPeerGone, with_key(peer, {})),
         frame(0x42, Bytes(300, 0x11)),  // unknown: skipped
-        frame(derp::kHealth, sv("duplicate client\n")),
-        frame(derp::kRestarting, restarting),
+        frame(derp::kHealth, sv("duplicate client\n")), frame(derp::kRestarting, restarting),
         frame(derp::kPeerPresent, with_key(peer, Bytes(19, 0))),  // + IP, port, flags
-        frame(derp::kPeerGone, Bytes(10, 0)),  // short: dropped and counted
+        frame(derp::kPeerGone, Bytes(10, 0)),                     // short: dropped and counted
     });
     REQUIRE(c.feed(stream));
     REQUIRE(c.events.size() == 8);
@@ -247,10 +248,12 @@ TEST_CASE("derp: oversized frames") {
         Client c;
         REQUIRE(c.feed(server.server_key_frame()));
         c.events.clear();
-        const Bytes stream = cat({frame(derp::kRecvPacket, with_key(key_of(3), Bytes(derp::kMaxPacketLen + 1, 7))),
-                                  frame(derp::kRecvPacket, with_key(key_of(4), Bytes{42}))});
+        const Bytes stream =
+            cat({frame(derp::kRecvPacket, with_key(key_of(3), Bytes(derp::kMaxPacketLen + 1, 7))),
+                 frame(derp::kRecvPacket, with_key(key_of(4), Bytes{42}))});
         for (std::size_t at = 0; at < stream.size(); at += 4096) {
-            REQUIRE(c.feed(ByteView(stream).subspan(at, std::min<std::size_t>(4096, stream.size() - at))));
+            REQUIRE(c.feed(
+                ByteView(stream).subspan(at, std::min<std::size_t>(4096, stream.size() - at))));
         }
         REQUIRE(c.events.size() == 1);
         CHECK(c.events[0].peer == key_of(4));
@@ -287,7 +290,8 @@ TEST_CASE("derp: any split of the server stream gives the same events and replie
         Client c;
         test::SeededRng split(seed);
         for (std::size_t at = 0; at < stream.size();) {
-            const std::size_t n = std::min<std::size_t>(stream.size() - at, 1 + split.uniform(seed == 1 ? 1 : 700));
+            const std::size_t n =
+                std::min<std::size_t>(stream.size() - at, 1 + split.uniform(seed == 1 ? 1 : 700));
             REQUIRE(c.feed(ByteView(stream).subspan(at, n)));
             at += n;
         }

@@ -15,8 +15,12 @@ using namespace tunless::tailnet;
 
 namespace {
 
-ByteView sv(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
-std::string str(const Bytes& b) { return std::string(b.begin(), b.end()); }
+ByteView sv(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+std::string str(const Bytes& b) {
+    return std::string(b.begin(), b.end());
+}
 
 ResponseHead head_of(std::string_view text) {
     auto r = parse_response_head(sv(text));
@@ -45,7 +49,8 @@ TEST_CASE("http1: request builders") {
     CHECK(*up ==
           "POST /ts2021 HTTP/1.1\r\nHost: hs.example.com:8080\r\n"
           "Upgrade: tailscale-control-protocol\r\nConnection: upgrade\r\n"
-          "X-Tailscale-Handshake: AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK+2vcTL0tng5+71/AMKERgfJi00O0JJUFdeZ"
+          "X-Tailscale-Handshake: "
+          "AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK+2vcTL0tng5+71/AMKERgfJi00O0JJUFdeZ"
           "WxzeoGIj5adpKuyucDHztXc4+rx+P8GDRQbIikwNz5FTFNaYWhvdn2Ei5KZoKeutbw=\r\n"
           "Content-Length: 0\r\n\r\n");
 
@@ -78,7 +83,8 @@ TEST_CASE("http1: response head parsing never swallows the upgraded stream") {
     CHECK(r->consumed == head.size());
     CHECK(r->head->status == 101);
     CHECK(r->head->reason == "Switching Protocols");
-    CHECK(r->head->header("upgrade") == std::optional<std::string_view>("tailscale-control-protocol"));
+    CHECK(r->head->header("upgrade") ==
+          std::optional<std::string_view>("tailscale-control-protocol"));
     CHECK(r->head->header("X-WEIRD") == std::optional<std::string_view>("spaced value"));
     CHECK_FALSE(r->head->header("Content-Length"));
     CHECK(check_upgrade_response(*r->head, kControlUpgradeToken));
@@ -100,12 +106,14 @@ TEST_CASE("http1: upgrade refusals and malformed heads") {
     CHECK(st.error().code == Errc::kRefused);
     CHECK(st.error().message.find("400 Bad Request") != std::string::npos);
     CHECK_FALSE(check_upgrade_response(head_of("HTTP/1.1 101 Switching\r\n\r\n"), "DERP"));
-    CHECK_FALSE(check_upgrade_response(head_of("HTTP/1.1 101 S\r\nUpgrade: websocket\r\n\r\n"), "DERP"));
+    CHECK_FALSE(
+        check_upgrade_response(head_of("HTTP/1.1 101 S\r\nUpgrade: websocket\r\n\r\n"), "DERP"));
 
-    for (std::string_view bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n",
-                                 "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
-                                 "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "\r\n\r\n",
-                                 "HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n"}) {
+    for (std::string_view bad :
+         {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n"}) {
         auto r = parse_response_head(sv(bad));
         CHECK_FALSE(r);
         if (!r) {
@@ -126,7 +134,8 @@ TEST_CASE("http1: upgrade refusals and malformed heads") {
 
 TEST_CASE("http1: body reader - Content-Length, chunked, until close, caps") {
     SUBCASE("Content-Length stops at the declared size") {
-        auto body = BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"));
+        auto body =
+            BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"));
         REQUIRE(body);
         auto n = body->feed(sv("hel"));
         REQUIRE(n);
@@ -140,11 +149,13 @@ TEST_CASE("http1: body reader - Content-Length, chunked, until close, caps") {
         CHECK(body->on_eof());
     }
     SUBCASE("chunked, any split, with extensions and trailers") {
-        const std::string wire = "4;ext=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+        const std::string wire =
+            "4;ext=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: "
+            "x\r\n\r\nNEXT";
         test::SeededRng rng(3);
         for (int round = 0; round < 20; ++round) {
-            auto body = BodyReader::for_response(
-                head_of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"));
+            auto body = BodyReader::for_response(head_of(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"));
             REQUIRE(body);
             std::size_t at = 0;
             while (at < wire.size() && !body->done()) {
@@ -176,8 +187,10 @@ TEST_CASE("http1: body reader - Content-Length, chunked, until close, caps") {
         CHECK(body->done());
     }
     SUBCASE("caps and malformed framing") {
-        CHECK_FALSE(BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: 65537\r\n\r\n")));
-        CHECK_FALSE(BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")));
+        CHECK_FALSE(
+            BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: 65537\r\n\r\n")));
+        CHECK_FALSE(
+            BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n")));
         CHECK_FALSE(BodyReader::for_response(
             head_of("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")));
         auto close = BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\n\r\n"), 10);
@@ -195,7 +208,8 @@ TEST_CASE("http1: body reader - Content-Length, chunked, until close, caps") {
             head_of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"));
         REQUIRE(longline);
         CHECK_FALSE(longline->feed(Bytes(2000, '0')));
-        auto truncated = BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"));
+        auto truncated =
+            BodyReader::for_response(head_of("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"));
         REQUIRE(truncated);
         REQUIRE(truncated->feed(sv("ab")));
         CHECK_FALSE(truncated->on_eof());
