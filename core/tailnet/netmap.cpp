@@ -70,10 +70,8 @@ const Node* NetMap::peer(NodeId id) const {
 
 const Node* NetMap::peer_by_node_key(const crypto::PublicKey& key) const {
     if (key.is_zero()) return nullptr;
-    for (const auto& [id, n] : peers_) {
-        if (n.key == key) return &n;
-    }
-    return nullptr;
+    const auto it = by_key_.find(key);
+    return it == by_key_.end() ? nullptr : peer(it->second);
 }
 
 Status NetMap::apply(const MapResponse& resp, NetMapDelta& delta,
@@ -104,7 +102,13 @@ Status NetMap::apply(const MapResponse& resp, NetMapDelta& delta,
     }
 
     const std::optional<Timestamp> seen_stamp = wall_now ? wall_now : resp.control_time;
-    if (auto s = apply_peers(resp, delta, seen_stamp); !s) return s;
+    apply_peers(resp, delta, seen_stamp);
+    if (!delta.added.empty() || !delta.changed.empty() || !delta.removed.empty()) {
+        by_key_.clear();
+        for (const auto& [id, n] : peers_) {
+            if (!n.key.is_zero()) by_key_.emplace(n.key, id);
+        }
+    }
 
     if (resp.node) {
         delta.self_changed = !self_ || *self_ != *resp.node;
@@ -133,8 +137,8 @@ Status NetMap::apply(const MapResponse& resp, NetMapDelta& delta,
     return {};
 }
 
-Status NetMap::apply_peers(const MapResponse& resp, NetMapDelta& delta,
-                           std::optional<Timestamp> seen_stamp) {
+void NetMap::apply_peers(const MapResponse& resp, NetMapDelta& delta,
+                         std::optional<Timestamp> seen_stamp) {
     if (!resp.peers.empty()) {
         // Not delta encoded: the list is the whole set and precludes every other peer delta.
         delta.full_peers = true;
@@ -152,7 +156,7 @@ Status NetMap::apply_peers(const MapResponse& resp, NetMapDelta& delta,
         for (const auto& [id, n] : old) {
             if (peers_.count(id) == 0) delta.removed.push_back(id);
         }
-        return {};
+        return;
     }
 
     TouchLog log(peers_);
@@ -188,7 +192,6 @@ Status NetMap::apply_peers(const MapResponse& resp, NetMapDelta& delta,
         apply_patch(pc, it->second);
     }
     log.diff(delta);
-    return {};
 }
 
 void NetMap::apply_filters(const MapResponse& resp, NetMapDelta& delta) {

@@ -50,7 +50,8 @@ public:
     const std::optional<Node>& self() const { return self_; }
     const std::map<NodeId, Node>& peers() const { return peers_; }
     const Node* peer(NodeId id) const;
-    const Node* peer_by_node_key(const crypto::PublicKey& key) const;  // zero key: nullptr
+    // Per-packet lookup on the DERP receive path: indexed. Zero key: nullptr.
+    const Node* peer_by_node_key(const crypto::PublicKey& key) const;
 
     // nullopt until a map carried a DERPMap.
     const std::optional<DERPMap>& derp_map() const { return derp_map_; }
@@ -70,13 +71,14 @@ public:
     std::vector<IpAddress> resolve_name(std::string_view name) const;
 
 private:
-    Status apply_peers(const MapResponse& resp, NetMapDelta& delta,
-                       std::optional<Timestamp> seen_stamp);
+    void apply_peers(const MapResponse& resp, NetMapDelta& delta,
+                     std::optional<Timestamp> seen_stamp);
     void apply_filters(const MapResponse& resp, NetMapDelta& delta);
 
     std::size_t max_peers_;
     std::optional<Node> self_;
     std::map<NodeId, Node> peers_;
+    std::map<crypto::PublicKey, NodeId> by_key_;  // rebuilt when peers change; lowest ID wins
     std::optional<DERPMap> derp_map_;
     std::map<std::string, FilterRuleSet> named_filters_;
     std::optional<std::vector<FilterRule>> filter_;

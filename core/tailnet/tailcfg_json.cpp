@@ -1,7 +1,5 @@
 #include "core/tailnet/tailcfg_json.hpp"
 
-#include <limits>
-
 #include <rapidjson/error/en.h>
 
 namespace tunless::tailnet::json {

@@ -2,6 +2,7 @@
 // (tailscale tailcfg/tailcfg.go). Go field names verbatim. Key fields are omitted rather than
 // written as "" because Go's key UnmarshalText rejects an empty string (docs: tailscale.md 2.1).
 #include <string>
+#include <vector>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -75,11 +76,6 @@ void write_key(Writer& w, const char* name, KeyKind kind, const crypto::PublicKe
     str(w, name, key_to_text(kind, k.view()));
 }
 
-std::string endpoint_text(const Endpoint& ep) {
-    // Endpoint::to_string gives "1.2.3.4:5" and "[v6]:5" for UDP endpoints, as netip.AddrPort.
-    return ep.to_string();
-}
-
 }  // namespace
 
 std::string to_json(const RegisterRequest& req) {
@@ -136,7 +132,8 @@ std::string to_json(const MapRequest& req) {
             w.StartArray();
             first = false;
         }
-        const std::string text = endpoint_text(ep);
+        // "1.2.3.4:5" / "[v6]:5": the text form of Go's netip.AddrPort.
+        const std::string text = ep.to_string();
         w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
         types.push_back(i < req.endpoint_types.size() ? req.endpoint_types[i] : 0);
     }

@@ -474,3 +474,27 @@ TEST_CASE("netmap: resolve_name over self, peers and ExtraRecords") {
     CHECK(nm.resolve_name("").empty());
     CHECK(nm.resolve_name(".").empty());
 }
+
+TEST_CASE("netmap: node key index follows key patches, removals and duplicates") {
+    Node a = n(1, "a");
+    a.key = key_of(0x0a);
+    Node b = n(2, "b");
+    b.key = key_of(0x0a);  // duplicate key: the lowest ID answers
+    NetMap nm = with_peers({a, b});
+    REQUIRE(nm.peer_by_node_key(key_of(0x0a)) != nullptr);
+    CHECK(nm.peer_by_node_key(key_of(0x0a))->id == 1);
+    CHECK(nm.peer_by_node_key(crypto::PublicKey{}) == nullptr);
+    MapResponse r;
+    PeerChange pc;
+    pc.node_id = 1;
+    pc.key = key_of(0x0c);
+    r.peers_changed_patch = {pc};
+    NetMapDelta d;
+    REQUIRE(nm.apply(r, d));
+    CHECK(nm.peer_by_node_key(key_of(0x0c))->id == 1);
+    CHECK(nm.peer_by_node_key(key_of(0x0a))->id == 2);
+    MapResponse rm;
+    rm.peers_removed = {2};
+    REQUIRE(nm.apply(rm, d));
+    CHECK(nm.peer_by_node_key(key_of(0x0a)) == nullptr);
+}
