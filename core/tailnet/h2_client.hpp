@@ -29,7 +29,7 @@ using H2Headers = std::vector<H2Header>;
 // H2Client::take_output(), after nghttp2 has returned (events are queued during parsing and
 // dispatched afterwards), in stream order. Inside a callback the handler may call submit(),
 // consume(), cancel() and the const accessors, and may destroy itself in on_close(); it must
-// not destroy the H2Client nor call on_bytes()/take_output() (those return kInvalidArgument).
+// not destroy the H2Client; on_bytes() from a callback fails, take_output() does nothing.
 class H2StreamHandler {
 public:
     // The final response head (1xx responses are skipped). `headers` excludes pseudo-headers;
