@@ -169,12 +169,13 @@ done
 status() { n "$1" "$TUNLESS_BIN" status --json --name "${NS_PREFIX}$1" 2>/dev/null; }
 st() { local node=$1; shift; status "$node" | "$PY" "$HELPER" "$@" 2>/dev/null; }
 alive() { kill -0 "${TL[$1]}" 2>/dev/null || fail "$2: tunless on $1 exited (see tunless-$1.log)"; }
-# wait_for STEP TIMEOUT_S cmd...: like wait_until, but fails at once when a tunless exits.
+WATCH="n1 n2"  # the tunless processes wait_for watches
+# wait_for STEP TIMEOUT_S cmd...: like wait_until, but fails at once when a watched tunless exits.
 wait_for() {
-    local step=$1 t=$2; shift 2
+    local step=$1 t=$2 node; shift 2
     local deadline=$(( $(date +%s%N) + t * 1000000000 ))
     while [ "$(date +%s%N)" -lt "$deadline" ]; do
-        alive n1 "$step"; alive n2 "$step"
+        for node in $WATCH; do alive "$node" "$step"; done
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.2
     done
@@ -241,11 +242,12 @@ done
 fetch n2 8081 /id "$WORK/got" || fail "2. http://n2:8081/id (second forward, before any policy) failed"
 [ "$(cat "$WORK/got")" = "port 8081 on n2" ] || fail "2. http://n2:8081/id: unexpected body"
 read -r sent1 recv1 <<<"$(derp_frames)"
-# Three copies of the blob crossed as packets of at most ~1500 bytes: that many DERP frames at
-# least, in each direction of the server's counters (client SendPacket in, RecvPacket out).
+# Three copies of the blob crossed n2 -> n1 in packets of at most ~1500 bytes: at least that
+# many frames in the server's counters (SendPacket from clients, RecvPacket to clients).
 min=$(( 3 * BLOB_SIZE / 1500 ))
-[ $((recv1 - recv0)) -ge "$min" ] && [ $((sent1 - sent0)) -ge "$min" ] \
-    || fail "2. DERP relayed too little: SendPacket +$((sent1 - sent0)), RecvPacket +$((recv1 - recv0)), want >= $min"
+if [ $((recv1 - recv0)) -lt "$min" ] || [ $((sent1 - sent0)) -lt "$min" ]; then
+    fail "2. DERP relayed too little: SendPacket +$((sent1 - sent0)), RecvPacket +$((recv1 - recv0)), want >= $min"
+fi
 path=$(st n1 peer n2 path)
 [ "$path" = "derp:999" ] || fail "2. n1's path to n2 is '$path', want derp:999 (UDP between them is dropped)"
 ep=$(st n1 wg-peer "${PUB[n2]}")
@@ -265,12 +267,13 @@ fetch n2 8080 /blob "$WORK/got" || fail "3. http://n2:8080/blob failed under a p
 t0=$(date +%s%N)
 fetch n2 8081 /id "$WORK/got" --max-time 5 2>/dev/null && fail "3. http://n2:8081/id still answered under a policy that allows only 8080"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -le 6000 ] || fail "3. the refused connection took $ms ms"
+[ "$ms" -le 7000 ] || fail "3. the refused connection took $ms ms"
 pretty "3. 8081 refused by n2's packet filter (curl gave up after $ms ms), 8080 still works: ok"
 
 # ---------------------------------------------------------------------------------------------
 pretty "4. n2 deleted on the server"
 n2_id=$(echo "$nodes" | "$PY" "$HELPER" node n2 id)
+WATCH=n1  # n2's own reaction is checked below, after n1's
 admin DELETE "nodes/$n2_id" >/dev/null || fail "4. admin DELETE /admin/nodes/$n2_id failed"
 gone_tailnet() { status n1 >/dev/null && ! st n1 peer n2 name; }
 gone_wg() { status n1 >/dev/null && ! st n1 wg-peer "${PUB[n2]}"; }
@@ -278,6 +281,8 @@ wait_for "4. removal" 5 gone_tailnet || fail "4. n1 still lists n2 as a tailnet 
 wait_for "4. removal" 5 gone_wg || fail "4. n1 still has n2's WireGuard peer 5 s after its deletion"
 [ "$(st n1 tn state)" = running ] || fail "4. n1 left state running after a peer's deletion: $(st n1 tn state)"
 fetch n2 8080 /blob "$WORK/got" --max-time 5 2>/dev/null && fail "4. http://n2:8080 still reachable after n2's deletion"
+# Like tailscaled, the deleted node stays up and waits for a new login; it must not crash.
+alive n2 "4. removal (n2 itself: a deleted node keeps running, not logged in)"
 echo "  n2 after its deletion: state '$(st n2 tn state)', detail '$(st n2 tn detail)'"
 pretty "4. n1 dropped n2 from its tailnet and WireGuard peers, the name no longer resolves: ok"
 
