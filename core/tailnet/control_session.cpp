@@ -18,8 +18,8 @@ H2Limits session_limits() {
     H2Limits l;
     // Map bytes are consume()d per whole message (backpressure: nothing is acknowledged that
     // was not handed out), so one stream window must hold the largest message.
-    l.stream_window = static_cast<std::uint32_t>(kMaxMapMessage + MapMessageReader::kHeaderLen +
-                                                 64 * 1024);
+    l.stream_window =
+        static_cast<std::uint32_t>(kMaxMapMessage + MapMessageReader::kHeaderLen + 64 * 1024);
     l.connection_window = l.stream_window + 1024 * 1024;
     l.max_streams = 4;  // register, map poll, one lite update, one spare
     return l;
@@ -27,14 +27,22 @@ H2Limits session_limits() {
 
 const char* phase_name(ControlSession::Phase p) {
     switch (p) {
-        case ControlSession::Phase::kIdle: return "idle";
-        case ControlSession::Phase::kUpgrade: return "HTTP upgrade";
-        case ControlSession::Phase::kNoiseResponse: return "Noise handshake";
-        case ControlSession::Phase::kRegistering: return "registration";
-        case ControlSession::Phase::kAwaitingLogin: return "login approval";
-        case ControlSession::Phase::kPolling: return "map poll";
-        case ControlSession::Phase::kFinished: return "finished";
-        case ControlSession::Phase::kFailed: return "failed";
+        case ControlSession::Phase::kIdle:
+            return "idle";
+        case ControlSession::Phase::kUpgrade:
+            return "HTTP upgrade";
+        case ControlSession::Phase::kNoiseResponse:
+            return "Noise handshake";
+        case ControlSession::Phase::kRegistering:
+            return "registration";
+        case ControlSession::Phase::kAwaitingLogin:
+            return "login approval";
+        case ControlSession::Phase::kPolling:
+            return "map poll";
+        case ControlSession::Phase::kFinished:
+            return "finished";
+        case ControlSession::Phase::kFailed:
+            return "failed";
     }
     return "?";
 }
@@ -47,8 +55,8 @@ Result<std::unique_ptr<ControlSession>> ControlSession::create(ControlSessionCon
     if (config.node_key.is_zero() || config.disco_key.is_zero() || config.control_key.is_zero()) {
         return fail(Errc::kInvalidArgument, "control: node, disco and control keys must be set");
     }
-    auto hs = ControlHandshake::create(config.machine_key, config.control_key,
-                                       kCapabilityVersion, rng);
+    auto hs =
+        ControlHandshake::create(config.machine_key, config.control_key, kCapabilityVersion, rng);
     if (!hs) return hs.error();
     return std::unique_ptr<ControlSession>(
         new ControlSession(std::move(config), std::move(hs.value())));
@@ -104,6 +112,8 @@ Status ControlSession::on_bytes(Instant now, ByteView in, Bytes& out,
 }
 
 Status ControlSession::on_timer(Instant now, Bytes& out, std::vector<ControlEvent>& events) {
+    const auto watchdog_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(config_.map_watchdog);
     return run(now, out, events, [&] {
         if (now < deadline_) return;
         switch (phase_) {
@@ -113,15 +123,11 @@ Status ControlSession::on_timer(Instant now, Bytes& out, std::vector<ControlEven
             case Phase::kPolling:
                 // direct.go: the map poll's watchdog; keep-alives reset it too.
                 set_error(Errc::kTimedOut, "control: no map message for " +
-                                          std::to_string(std::chrono::duration_cast<
-                                                             std::chrono::seconds>(
-                                                             config_.map_watchdog)
-                                                             .count()) +
-                                          " s");
+                                               std::to_string(watchdog_seconds.count()) + " s");
                 return;
             default:
                 set_error(Errc::kTimedOut,
-                     std::string("control: no answer during the ") + phase_name(phase_));
+                          std::string("control: no answer during the ") + phase_name(phase_));
                 return;
         }
     });
@@ -137,14 +143,14 @@ Error ControlSession::on_eof() const {
             // 101 without flushing the corked response (tailscale.md §1.5).
             return make_error(Errc::kRefused,
                               "control: connection closed after the 101 answer (capability "
-                              "version " + std::to_string(kCapabilityVersion) +
+                              "version " +
+                                  std::to_string(kCapabilityVersion) +
                                   " rejected or wrong control key?)");
         case Phase::kPolling:
             return make_error(Errc::kClosed, "control: connection closed during the map poll");
         default:
-            return make_error(Errc::kClosed,
-                              std::string("control: connection closed during the ") +
-                                  phase_name(phase_));
+            return make_error(Errc::kClosed, std::string("control: connection closed during the ") +
+                                                 phase_name(phase_));
     }
 }
 
@@ -190,9 +196,9 @@ void ControlSession::feed_noise_response() {
     auto step = handshake_.read_response(pending_);
     if (!step) {
         const Error& e = step.error();
-        set_error(e.code, e.code == Errc::kRefused ? "control: server refused the Noise handshake: " +
-                                                    e.message
-                                              : "control: Noise handshake: " + e.message);
+        set_error(e.code, e.code == Errc::kRefused
+                              ? "control: server refused the Noise handshake: " + e.message
+                              : "control: Noise handshake: " + e.message);
         return;
     }
     if (step->need_more()) return;

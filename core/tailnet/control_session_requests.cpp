@@ -72,8 +72,8 @@ void ControlSession::submit_register() {
     req.hostinfo = config_.hostinfo;
     req.ephemeral = config_.ephemeral;
     std::string json = to_json(req);
-    auto id = h2_->submit("POST", "/machine/register", config_.host, json_headers(),
-                          to_bytes(json), register_);
+    auto id = h2_->submit("POST", "/machine/register", config_.host, json_headers(), to_bytes(json),
+                          register_);
     crypto::secure_wipe(json.data(), json.size());  // may hold the pre-auth key
     if (!id) {
         set_error(id.error().code, "control: register: " + id.error().message);
@@ -188,7 +188,7 @@ void ControlSession::on_request_closed(Request& r, const Status& result) {
     if (r.status_ != 200) {
         // headscale: 400 + text for an unsupported capver, 404 for an unknown node key.
         set_error(r.status_ == 401 || r.status_ == 403 || r.status_ == 400 ? Errc::kRefused
-                                                                          : Errc::kProtocol,
+                                                                           : Errc::kProtocol,
                   std::string("control: ") + what + ": " + error_body(r));
         return;
     }

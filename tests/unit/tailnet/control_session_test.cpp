@@ -322,9 +322,9 @@ TEST_CASE("control session: a non-101 or garbage answer kills the session") {
     SUBCASE("404") {
         auto s = make_session();
         REQUIRE(s->start(clock.now_mono(), out));
-        auto st = s->on_bytes(clock.now_mono(),
-                              bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), out,
-                              events);
+        auto st =
+            s->on_bytes(clock.now_mono(),
+                        bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), out, events);
         REQUIRE(!st);
         CHECK(st.error().code == Errc::kRefused);
         CHECK(contains(st.error().message, "404"));
