@@ -135,8 +135,21 @@ struct FakeServer {
         return line;
     }
 
-    // POST to the admin API; returns the whole response.
     std::string admin_post(const std::string& path, const std::string& body) const {
+        return admin_request("POST", path, body);
+    }
+    // Whether the fake's newest DERP connection of `key` sent NotePreferred(1).
+    bool preferred(const crypto::PublicKey& key) const {
+        const std::string stats = admin_request("GET", "/admin/derp-stats", "");
+        const auto at = stats.find("\"" + tailnet::node_key_text(key) + "\"");
+        REQUIRE(at != std::string::npos);
+        const auto p = stats.find("\"preferred\": ", at);
+        REQUIRE(p != std::string::npos);
+        return stats.compare(p + 13, 4, "true") == 0;
+    }
+    // One request to the admin API; returns the whole response.
+    std::string admin_request(const std::string& method, const std::string& path,
+                              const std::string& body) const {
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         REQUIRE(fd >= 0);
         sockaddr_in a{};
@@ -144,7 +157,7 @@ struct FakeServer {
         a.sin_port = htons(admin_port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        const std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+        const std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
                                 "Content-Type: application/json\r\nConnection: close\r\n" +
                                 "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
                                 body;
@@ -209,10 +222,11 @@ struct Node final : app::DerpRelayHandler {
     std::function<void(const Received&)> on_packet;
     app::DerpRelay relay;
 
-    Node(io::EventLoop& loop, io::HostResolver& resolver, Rng& rng, const std::string& ca)
+    Node(io::EventLoop& loop, io::HostResolver& resolver, Rng& rng, const std::string& ca,
+         app::DerpRelayOptions options = {})
         : key(crypto::generate_private_key(rng)),
           pub(crypto::public_key_from_private(key)),
-          relay(loop, resolver, rng, ca, *this) {
+          relay(loop, resolver, rng, ca, *this, options) {
         relay.set_node_key(key);
     }
     void on_relay_packet(std::uint16_t region, const crypto::PublicKey& src, ByteView p) override {
@@ -432,4 +446,44 @@ TEST_CASE("DerpRelay: a new node key logs in again under the new identity") {
     a.relay.send(kRegion, b.pub, numbered(3, 32));
     REQUIRE(env.run_until([&] { return !b.got.empty(); }));
     CHECK(b.got[0].src == crypto::public_key_from_private(k2));
+}
+
+TEST_CASE("DerpRelay: home gets NotePreferred; non-home and demoted regions close when idle") {
+    SKIP_WITHOUT_FAKE();
+    Env env;
+    app::DerpRelayOptions fast;
+    fast.idle_close = 500ms;
+    Node a(*env.loop, *env.resolver, env.rng, fake().ca, fast);
+    Node b(*env.loop, *env.resolver, env.rng, fake().ca);
+    b.relay.set_derp_map(derp_map(fake().port));
+    b.relay.set_home_region(kRegion);
+    a.relay.set_derp_map(derp_map(fake().port));
+    REQUIRE(env.run_until([&] { return b.connected; }));
+    CHECK(fake().preferred(b.pub));
+
+    // A's lazy connection stays while A sends, and closes idle_close after the last send.
+    a.relay.send(kRegion, b.pub, numbered(1, 10));
+    REQUIRE(env.run_until([&] { return a.connected && b.got.size() == 1; }));
+    CHECK_FALSE(fake().preferred(a.pub));
+    for (int i = 0; i < 4; ++i) {
+        env.run_until([] { return false; }, 200ms);
+        a.relay.send(kRegion, b.pub, numbered(2, 10));
+    }
+    CHECK(a.connected);
+    REQUIRE(env.run_until([&] { return !a.connected; }, 2s));
+    CHECK(a.relay.status().empty());
+    CHECK(a.states.back().second == "idle");
+    CHECK(b.got.size() == 5);
+
+    // Home: permanent, preferred; demoted: NotePreferred(0), then idle close.
+    a.relay.set_home_region(kRegion);
+    REQUIRE(env.run_until([&] { return a.connected; }));
+    env.run_until([] { return false; }, 800ms);
+    CHECK(a.connected);
+    CHECK(fake().preferred(a.pub));
+    a.relay.set_home_region(0);
+    REQUIRE(env.run_until([&] { return !fake().preferred(a.pub); }));
+    CHECK(a.connected);
+    REQUIRE(env.run_until([&] { return !a.connected; }, 2s));
+    CHECK(a.relay.status().empty());
 }

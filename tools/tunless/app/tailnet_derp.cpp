@@ -13,12 +13,13 @@
 namespace tunless::app {
 
 DerpRelay::DerpRelay(io::EventLoop& loop, io::HostResolver& resolver, Rng& rng, std::string ca_file,
-                     DerpRelayHandler& handler)
+                     DerpRelayHandler& handler, DerpRelayOptions options)
     : loop_(loop),
       resolver_(resolver),
       rng_(rng),
       ca_file_(std::move(ca_file)),
       handler_(handler),
+      options_(options),
       alive_(std::make_shared<bool>(true)) {
     loop_.add_deadline_provider(*this);
 }

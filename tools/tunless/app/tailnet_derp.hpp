@@ -46,6 +46,15 @@ inline constexpr Duration kDerpHandshakeTimeout = std::chrono::seconds(20);
 // Consecutive failed attempts on one node (address) before the next one of the region is tried.
 inline constexpr std::uint32_t kDerpFailuresPerNode = 2;
 
+// The timings above; tests shorten them.
+struct DerpRelayOptions {
+    Duration idle_close = kDerpIdleClose;
+    std::size_t max_queued = kDerpMaxQueued;
+    Duration backoff_min = kDerpBackoffMin;
+    Duration backoff_max = kDerpBackoffMax;
+    Duration handshake_timeout = kDerpHandshakeTimeout;
+};
+
 // Everything runs on the loop thread. Handler callbacks may call back into the relay (send,
 // set_derp_map, ...), but must not destroy it.
 class DerpRelay final : private io::DeadlineProvider {
@@ -53,7 +62,7 @@ public:
     // `ca_file`: PEM roots for the DERP servers' certificates; empty = system bundle.
     // `loop`, `resolver`, `rng` and `handler` must outlive the relay.
     DerpRelay(io::EventLoop& loop, io::HostResolver& resolver, Rng& rng, std::string ca_file,
-              DerpRelayHandler& handler);
+              DerpRelayHandler& handler, DerpRelayOptions options = {});
     ~DerpRelay() override;
     DerpRelay(const DerpRelay&) = delete;
     DerpRelay& operator=(const DerpRelay&) = delete;
@@ -68,8 +77,8 @@ public:
     std::uint16_t home_region() const { return home_; }
 
     // One datagram to peer `dst` through `region`. Connects lazily; until logged in, up to
-    // kDerpMaxQueued datagrams wait (oldest dropped). A full send buffer drops the datagram
-    // (counted): WireGuard tolerates loss. Never blocks.
+    // options.max_queued (32) datagrams wait (oldest dropped). A full send buffer drops the
+    // datagram (counted): WireGuard tolerates loss. Never blocks.
     void send(std::uint16_t region, const crypto::PublicKey& dst, ByteView packet);
 
     struct RegionStatus {
@@ -105,6 +114,7 @@ private:
     Rng& rng_;
     std::string ca_file_;
     DerpRelayHandler& handler_;
+    DerpRelayOptions options_;
     std::optional<crypto::PrivateKey> node_key_;
     tailnet::DERPMap map_;
     std::uint16_t home_ = 0;

@@ -126,7 +126,8 @@ DerpRegionConn::DerpRegionConn(DerpRelay& relay, std::uint16_t region,
       region_(region),
       info_(info),
       targets_(derp_dial_targets(info, relay.ca_file_)),
-      last_send_(now) {}
+      last_send_(now),
+      backoff_(relay.options_.backoff_min) {}
 
 DerpRegionConn::~DerpRegionConn() {
     teardown();
@@ -176,7 +177,7 @@ void DerpRegionConn::send(const crypto::PublicKey& dst, ByteView packet, Instant
         write_packet(dst, packet, now);
         return;
     }
-    if (queue_.size() >= kDerpMaxQueued) {
+    if (queue_.size() >= relay_.options_.max_queued) {
         queue_.pop_front();
         drop(now, "queue full while connecting");
     }
@@ -191,7 +192,7 @@ bool DerpRegionConn::attempting() const {
 }
 
 Instant DerpRegionConn::next_deadline() const {
-    Instant t = home_ ? kNever : last_send_ + kDerpIdleClose;
+    Instant t = home_ ? kNever : last_send_ + relay_.options_.idle_close;
     if (phase_ == Phase::kBackoff) {
         t = std::min(t, retry_at_);
     }
@@ -256,7 +257,7 @@ void DerpRegionConn::start(Instant now) {
     if (attempts_++ > 0) {
         ++reconnects_;
     }
-    attempt_deadline_ = now + kDerpHandshakeTimeout;
+    attempt_deadline_ = now + relay_.options_.handshake_timeout;
     auto stream = io::ClientStream::start(relay_.loop_, relay_.resolver_, t.options, *this);
     if (!stream) {
         // Synchronous errors are local ones (CA file, options): retry later, as the file may
@@ -388,7 +389,7 @@ void DerpRegionConn::on_health(const std::string& text) {
 }
 
 void DerpRegionConn::on_logged_in(Instant now) {
-    backoff_ = kDerpBackoffMin;
+    backoff_ = relay_.options_.backoff_min;
     failures_ = 0;
     restart_hint_.reset();
     log::info("derp region {} ({}): connected{}", region_, info_.region_code,
@@ -454,16 +455,16 @@ Duration DerpRegionConn::schedule_retry(Instant now, bool was_up) {
     if (restart_hint_) {
         wait = *restart_hint_;
         restart_hint_.reset();
-        backoff_ = kDerpBackoffMin;
+        backoff_ = relay_.options_.backoff_min;
     } else {
         if (was_up) {
-            backoff_ = kDerpBackoffMin;
+            backoff_ = relay_.options_.backoff_min;
         }
         // Half the step plus up to another half: clients of a restarted server spread out.
         const auto half = std::chrono::duration_cast<std::chrono::milliseconds>(backoff_) / 2;
         wait = half + std::chrono::milliseconds(
                           relay_.rng_.uniform(static_cast<std::uint32_t>(half.count()) + 1));
-        backoff_ = std::min<Duration>(backoff_ * 2, kDerpBackoffMax);
+        backoff_ = std::min<Duration>(backoff_ * 2, relay_.options_.backoff_max);
     }
     phase_ = Phase::kBackoff;
     retry_at_ = now + wait;

@@ -48,12 +48,14 @@ public:
     const tailnet::DERPRegion& info() const { return info_; }
     // The region's nodes changed: dial the new ones.
     void set_info(const tailnet::DERPRegion& info, Instant now);
-    // NotePreferred; a demoted home idles out kDerpIdleClose from now.
+    // NotePreferred; a demoted home idles out options.idle_close from now.
     void set_home(bool home, Instant now);
     // Drops the current attempt or connection and dials again at once (new node key).
     void restart(Instant now, const char* why);
     void send(const crypto::PublicKey& dst, ByteView packet, Instant now);
-    bool idle_expired(Instant now) const { return !home_ && now >= last_send_ + kDerpIdleClose; }
+    bool idle_expired(Instant now) const {
+        return !home_ && now >= last_send_ + relay_.options_.idle_close;
+    }
     Instant next_deadline() const;
     void on_timer(Instant now);
     // Final close (region removed, idle, relay destroyed): no retry, no callback.
@@ -100,11 +102,11 @@ private:
     Bytes head_;                    // HTTP response head, bounded by parse_response_head
     Bytes ctrl_pending_;            // refused control frames, bounded by kMaxFrameLen
     Bytes scratch_;
-    std::deque<Queued> queue_;  // at most kDerpMaxQueued
+    std::deque<Queued> queue_;  // at most options.max_queued
     Instant last_send_;
     Instant attempt_deadline_{};
     Instant retry_at_{};
-    Duration backoff_ = kDerpBackoffMin;
+    Duration backoff_ = relay_.options_.backoff_min;
     std::optional<Duration> restart_hint_;
     std::string health_;
     std::optional<Duration> rtt_;
