@@ -187,14 +187,14 @@ bool AddressSet::contains(const IpAddress& ip) const {
     return ip.is_v4() ? ranges_contain(v4_, key4(ip)) : ranges_contain(v6_, key6(ip));
 }
 
-Result<FilterRuleSet> FilterRuleSet::compile(const std::vector<FilterRule>& rules,
+Result<CompiledFilterRules> CompiledFilterRules::compile(const std::vector<FilterRule>& rules,
                                              std::vector<std::string>* warnings) {
     if (rules.size() > kMaxFilterRules) {
         return fail(Errc::kLimitReached, "packet filter has more than " +
                                              std::to_string(kMaxFilterRules) + " rules");
     }
     Warnings warn(warnings);
-    FilterRuleSet set;
+    CompiledFilterRules set;
     std::size_t entries = 0;
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const FilterRule& rule = rules[i];
@@ -262,7 +262,7 @@ bool dst_in(const DstRange& d, Family family, const Addr128& key) {
 
 }  // namespace
 
-bool FilterRuleSet::match(const IpPacketView& p) const {
+bool CompiledFilterRules::match(const IpPacketView& p) const {
     const Addr128 dst = key_any(p.dst);
     for (const CompiledRule& r : rules_) {
         if (!r.has_proto(p.proto) || !r.srcs.contains(p.src)) continue;
@@ -276,7 +276,7 @@ bool FilterRuleSet::match(const IpPacketView& p) const {
     return false;
 }
 
-bool FilterRuleSet::match_ips_only(const IpPacketView& p) const {
+bool CompiledFilterRules::match_ips_only(const IpPacketView& p) const {
     const Addr128 dst = key_any(p.dst);
     for (const CompiledRule& r : rules_) {
         if (!r.srcs.contains(p.src)) continue;
@@ -287,7 +287,7 @@ bool FilterRuleSet::match_ips_only(const IpPacketView& p) const {
     return false;
 }
 
-bool FilterRuleSet::match_proto_all_ports(const IpPacketView& p) const {
+bool CompiledFilterRules::match_proto_all_ports(const IpPacketView& p) const {
     const Addr128 dst = key_any(p.dst);
     for (const CompiledRule& r : rules_) {
         if (!r.has_proto(p.proto) || !r.srcs.contains(p.src)) continue;

@@ -92,17 +92,17 @@ struct CompiledRule {
     bool has_proto(std::uint8_t p) const { return (protos[p >> 6] >> (p & 63)) & 1; }
 };
 
-class FilterRuleSet {
+class CompiledFilterRules {
 public:
     // An empty set: no rule matches anything.
-    FilterRuleSet() = default;
+    CompiledFilterRules() = default;
 
     // Texts that cannot be parsed, host bits in a CIDR, inverted or mixed-family ranges, and
     // "cap:" sources (node-capability matches need the peers' CapMap, which we do not track)
     // are skipped with one warning each; the rest of the rule stays (tailscale
     // MatchesFromFilterRules returns its partial result with the first error, and the netmap
     // code logs it). Only exceeding kMaxFilterRules / kMaxFilterAddressEntries is an error.
-    static Result<FilterRuleSet> compile(const std::vector<FilterRule>& rules,
+    static Result<CompiledFilterRules> compile(const std::vector<FilterRule>& rules,
                                          std::vector<std::string>* warnings = nullptr);
 
     // match.go match(): protocol listed, source in Srcs, destination address and port in one

@@ -130,20 +130,20 @@ PacketFilter::PacketFilter() = default;
 
 Result<PacketFilter> PacketFilter::compile(const std::vector<FilterRule>& rules,
                                            std::vector<std::string>* warnings) {
-    auto set = FilterRuleSet::compile(rules, warnings);
+    auto set = CompiledFilterRules::compile(rules, warnings);
     if (!set) return set.error();
     PacketFilter f;
     f.set_rules(std::move(*set));
     return f;
 }
 
-void PacketFilter::set_rules(FilterRuleSet rules) {
+void PacketFilter::set_rules(CompiledFilterRules rules) {
     rules_ = std::move(rules);
     block_all_ = false;
 }
 
 void PacketFilter::set_block_all() {
-    rules_ = FilterRuleSet();
+    rules_ = CompiledFilterRules();
     block_all_ = true;
 }
 

@@ -86,7 +86,7 @@ public:
     PacketFilter();
     static PacketFilter block_all() { return PacketFilter(); }
 
-    // A filter enforcing `rules` (see FilterRuleSet::compile for warnings and errors). An empty
+    // A filter enforcing `rules` (see CompiledFilterRules::compile for warnings and errors). An empty
     // list is NOT block_all(): like upstream it still lets replies in (TCP non-SYN, UDP flows,
     // ICMP replies/errors); use it for a netmap whose PacketFilter is present but empty.
     static Result<PacketFilter> compile(const std::vector<FilterRule>& rules,
@@ -94,10 +94,10 @@ public:
 
     // Installs new rules (or block-all) keeping the UDP flow table and the counters, so flows
     // survive a netmap update (filter.New's shareStateWith).
-    void set_rules(FilterRuleSet rules);
+    void set_rules(CompiledFilterRules rules);
     void set_block_all();
     bool blocks_all() const { return block_all_; }
-    const FilterRuleSet& rules() const { return rules_; }
+    const CompiledFilterRules& rules() const { return rules_; }
 
     // Our tailnet addresses (as /32, /128) and any subnets we route: inbound packets must be
     // addressed to one of them. Empty (the default) means nothing is for us.
@@ -114,7 +114,7 @@ public:
 private:
     FilterVerdict decide(Instant now, ByteView ip_packet);
 
-    FilterRuleSet rules_;
+    CompiledFilterRules rules_;
     bool block_all_ = true;
     AddressSet local_;
     UdpFlowTable flows_;

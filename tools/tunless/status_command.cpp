@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <map>
 #include <vector>
 
 #include "core/crypto/x25519.hpp"
@@ -175,8 +176,9 @@ std::string public_key_text(const uapi::DeviceInfo& info) {
 bool is_core_key(const std::string& k) {
     static constexpr std::string_view kExact[] = {"version", "interface", "config_file", "address",
                                                   "mtu"};
-    static constexpr std::string_view kPrefixes[] = {"drop.",     "handshake.", "udp.",
-                                                     "netstack.", "peer.",      "datapath."};
+    static constexpr std::string_view kPrefixes[] = {"drop.",    "handshake.", "udp.",
+                                                     "netstack.", "peer.",     "datapath.",
+                                                     "tailnet."};
     for (std::string_view e : kExact) {
         if (k == e) return true;
     }
@@ -235,11 +237,119 @@ std::string peer_text(const uapi::PeerInfo& p, const uapi::KeyValues& kv, std::t
     return out;
 }
 
+// The "tailnet.*" lines of a [Tailnet] node (app/tailnet_node.cpp), grouped.
+struct TailnetView {
+    bool present = false;
+    std::map<std::string, std::string> fields;        // state, detail, node_name, ...
+    std::vector<std::string> addresses;
+    std::map<std::string, std::map<std::string, std::string>> peers;  // id -> field -> value
+    std::map<std::string, std::map<std::string, std::string>> derp;   // region -> field -> value
+};
+
+TailnetView tailnet_view(const uapi::KeyValues& kv) {
+    TailnetView v;
+    constexpr std::string_view kPrefix = "tailnet.";
+    for (const auto& [k, val] : kv) {
+        if (k.rfind(kPrefix, 0) != 0) continue;
+        v.present = true;
+        const std::string rest = k.substr(kPrefix.size());
+        const auto dot = rest.find('.');
+        const std::string group = rest.substr(0, dot);
+        if (rest == "address") {
+            v.addresses.push_back(val);
+        } else if ((group == "peer" || group == "derp") && dot != std::string::npos) {
+            const std::string tail = rest.substr(dot + 1);
+            const auto dot2 = tail.find('.');
+            if (dot2 == std::string::npos) continue;
+            auto& table = group == "peer" ? v.peers : v.derp;
+            table[tail.substr(0, dot2)][tail.substr(dot2 + 1)] = val;
+        } else {
+            v.fields[rest] = val;
+        }
+    }
+    return v;
+}
+
+std::string field(const std::map<std::string, std::string>& m, const std::string& k) {
+    auto it = m.find(k);
+    return it == m.end() ? std::string() : it->second;
+}
+
+std::string tailnet_text(const TailnetView& v) {
+    if (!v.present) return {};
+    std::string out = "\ntailnet: " + field(v.fields, "state");
+    if (const std::string d = field(v.fields, "detail"); !d.empty()) out += " (" + d + ")";
+    out += "\n  control: " + field(v.fields, "control_url") + "\n";
+    if (const std::string n = field(v.fields, "node_name"); !n.empty()) out += "  node: " + n + "\n";
+    std::string addrs;
+    for (const auto& a : v.addresses) addrs += (addrs.empty() ? "" : ", ") + a;
+    if (!addrs.empty()) out += "  addresses: " + addrs + "\n";
+    out += "  home DERP region: " + field(v.fields, "home_derp") + "\n";
+    for (const auto& [region, f] : v.derp) {
+        out += fmt::format("  DERP {}: {} (packets in {}, out {}, drops {})\n", region,
+                           field(f, "connected") == "true" ? "connected" : "down",
+                           field(f, "packets_in"), field(f, "packets_out"), field(f, "drops"));
+    }
+    for (const auto& [id, f] : v.peers) {
+        out += fmt::format("  peer {}: {} {} via {}\n", field(f, "name"), field(f, "addresses"),
+                           field(f, "online") == "true" ? "online" : "offline", field(f, "path"));
+    }
+    return out;
+}
+
+std::string tailnet_json(const TailnetView& v) {
+    std::string out = "  \"tailnet\": {";
+    bool first = true;
+    auto add = [&out, &first](const std::string& key, const std::string& value) {
+        out += (first ? "\n    " : ",\n    ") + json_string(key) + ": " + value;
+        first = false;
+    };
+    for (const char* k : {"state", "detail", "control_url", "node_name", "node_key"}) {
+        add(k, json_string(field(v.fields, k)));
+    }
+    std::string addrs = "[";
+    for (std::size_t i = 0; i < v.addresses.size(); ++i) {
+        addrs += (i == 0 ? "" : ", ") + json_string(v.addresses[i]);
+    }
+    add("addresses", addrs + "]");
+    const std::string home = field(v.fields, "home_derp");
+    add("home_derp", is_number(home) ? home : "0");
+    std::string peers = "[";
+    for (const auto& [id, f] : v.peers) {
+        std::string peer_addrs = "[";
+        std::string list = field(f, "addresses");
+        for (std::size_t start = 0; !list.empty() && start <= list.size();) {
+            const auto comma = list.find(',', start);
+            const std::string one = list.substr(start, comma - start);
+            peer_addrs += (peer_addrs.size() == 1 ? "" : ", ") + json_string(one);
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+        peers += std::string(peers.size() == 1 ? "\n      " : ",\n      ") + "{\"id\": " +
+                 (is_number(id) ? id : json_string(id)) +
+                 ", \"name\": " + json_string(field(f, "name")) +
+                 ", \"node_key\": " + json_string(field(f, "node_key")) +
+                 ", \"addresses\": " + peer_addrs + "]" +
+                 ", \"online\": " + (field(f, "online") == "true" ? "true" : "false") +
+                 ", \"path\": " + json_string(field(f, "path")) + "}";
+    }
+    add("peers", peers + (v.peers.empty() ? "]" : "\n    ]"));
+    std::string derp = "[";
+    for (const auto& [region, f] : v.derp) {
+        derp += std::string(derp.size() == 1 ? "" : ", ") + "{\"region\": " +
+                (is_number(region) ? region : "0") + ", \"connected\": " +
+                (field(f, "connected") == "true" ? "true" : "false") + "}";
+    }
+    add("derp", derp + "]");
+    return out + "\n  },\n";
+}
+
 }  // namespace
 
 std::string format_status_text(const std::string& name, const uapi::DeviceInfo& info,
                                const uapi::KeyValues& kv, std::time_t now) {
     std::string out = interface_text(name, info, kv);
+    out += tailnet_text(tailnet_view(kv));
     for (const uapi::PeerInfo& p : info.peers) out += peer_text(p, kv, now);
     return out;
 }
@@ -278,6 +388,7 @@ std::string format_status_json(const std::string& name, const uapi::DeviceInfo& 
         out += ", \"session\": " + (session.empty() ? "null" : json_string(session)) + "}";
     }
     out += info.peers.empty() ? "],\n" : "\n  ],\n";
+    if (const TailnetView tv = tailnet_view(kv); tv.present) out += tailnet_json(tv);
     out += "  \"counters\": {";
     for (std::size_t i = 0; i < kv.size(); ++i) {
         out += (i == 0 ? "\n    " : ",\n    ") + json_string(kv[i].first) + ": " +

@@ -58,6 +58,12 @@ Result<std::string> ensure_default_config(const CliOptions& o, bool& created) {
 }
 
 void print_node_identity(const cfg::Config& c, const std::string& path, bool created) {
+    if (!c.iface.private_key) {  // [Tailnet]: the node key comes from the state directory
+        std::printf("%s %s (tailnet node: see `tunless status`)\n", created ? "Created" : "Using",
+                    path.c_str());
+        std::fflush(stdout);
+        return;
+    }
     const crypto::PublicKey pub = crypto::public_key_from_private(*c.iface.private_key);
     std::printf("%s %s\n", created ? "Created" : "Using", path.c_str());
     std::printf("Public key: %s\n\n", crypto::key_to_base64(pub.view()).c_str());

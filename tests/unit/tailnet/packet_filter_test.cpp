@@ -361,7 +361,7 @@ TEST_CASE("packet filter: upstream TestParseIPSet") {
 }
 
 TEST_CASE("packet filter: upstream TestMatchesMatchProtoAndIPsOnlyIfAllPorts") {
-    auto all = FilterRuleSet::compile({rule({"0.0.0.0/0"}, {dst_all("0.0.0.0/0")}, {116})}).value();
+    auto all = CompiledFilterRules::compile({rule({"0.0.0.0/0"}, {dst_all("0.0.0.0/0")}, {116})}).value();
     IpPacketView p;
     p.version = 4;
     p.shape = PacketShape::kComplete;
@@ -372,7 +372,7 @@ TEST_CASE("packet filter: upstream TestMatchesMatchProtoAndIPsOnlyIfAllPorts") {
     p.proto = 127;
     CHECK_FALSE(all.match_proto_all_ports(p));
     auto one_port =
-        FilterRuleSet::compile({rule({"0.0.0.0/0"}, {dst("0.0.0.0/0", 12345)}, {116})}).value();
+        CompiledFilterRules::compile({rule({"0.0.0.0/0"}, {dst("0.0.0.0/0", 12345)}, {116})}).value();
     p.proto = 116;
     CHECK_FALSE(one_port.match_proto_all_ports(p));
 }
@@ -391,7 +391,7 @@ TEST_CASE("packet filter: block-all before the first netmap, and an empty rule l
     CHECK(drop_reason(f, udp("100.64.0.2", "100.64.0.1", 53, 5000)) == FilterDropReason::kBlockAll);
 
     // The netmap's PacketFilter is present but empty: replies still come in, nothing opens.
-    f.set_rules(FilterRuleSet::compile({}).value());
+    f.set_rules(CompiledFilterRules::compile({}).value());
     CHECK_FALSE(f.blocks_all());
     CHECK(accept_reason(f, udp("100.64.0.2", "100.64.0.1", 53, 5000)) == FilterAcceptReason::kUdpFlow);
     CHECK(accept_reason(f, tcp("100.64.0.2", "100.64.0.1", 22, 40000, kSyn | kAck)) ==
@@ -515,7 +515,7 @@ TEST_CASE("packet filter: compile warnings are bounded and not fatal; size limit
 
     FilterRule cap_grant = rule({"*"}, {});
     cap_grant.has_cap_grant = true;
-    auto g = FilterRuleSet::compile({cap_grant});
+    auto g = CompiledFilterRules::compile({cap_grant});
     REQUIRE(g);
     CHECK(g->rule_count() == 0);  // application capabilities grant no network access
 
@@ -525,7 +525,7 @@ TEST_CASE("packet filter: compile warnings are bounded and not fatal; size limit
     CHECK(big.error().code == Errc::kLimitReached);
     FilterRule wide = rule({}, {dst_all("*")});
     wide.src_ips.assign(kMaxFilterAddressEntries, "100.64.0.2");
-    CHECK_FALSE(FilterRuleSet::compile({wide}));
+    CHECK_FALSE(CompiledFilterRules::compile({wide}));
 }
 
 TEST_CASE("packet filter: a netmap-sized rule set (upstream matches-1.json shape)") {
@@ -577,7 +577,7 @@ TEST_CASE("packet filter: UDP flow table is bounded, least recently used goes, i
     }
     CHECK(f.flows().size() == UdpFlowTable::kDefaultCapacity);
     CHECK_FALSE(accepts(f, udp("100.64.0.2", "100.64.0.1", 53, 10000)));
-    f.set_rules(FilterRuleSet::compile({}).value());
+    f.set_rules(CompiledFilterRules::compile({}).value());
     CHECK(accepts(f, udp("100.64.0.2", "100.64.0.1", 53, 10599)));
     CHECK_FALSE(accepts(f, udp("100.64.0.2", "100.64.0.1", 53, 10599),
                         kT0 + UdpFlowTable::kDefaultIdleTimeout + std::chrono::seconds(1)));

@@ -65,3 +65,49 @@ TEST_CASE("json: numbers stay numbers, strings are escaped") {
     CHECK(j.find("\"label\": \"quote\\\"and\\\\\"") != std::string::npos);
     CHECK(j.find("\"session\": \"up\"") != std::string::npos);
 }
+
+TEST_CASE("tailnet: the tailnet.* lines become a block of text and a \"tailnet\" JSON object") {
+    Sample s = sample();
+    s.kv.insert(s.kv.end(), {{"tailnet.state", "running"},
+                             {"tailnet.control_url", "https://ctl.test"},
+                             {"tailnet.node_name", "n1.tail.test."},
+                             {"tailnet.node_key", "nodekey:" + std::string(64, 'a')},
+                             {"tailnet.address", "100.64.0.1"},
+                             {"tailnet.address", "fd7a:115c:a1e0::1"},
+                             {"tailnet.home_derp", "999"},
+                             {"tailnet.peer.7.name", "n2.tail.test."},
+                             {"tailnet.peer.7.node_key", "nodekey:" + std::string(64, 'b')},
+                             {"tailnet.peer.7.addresses", "100.64.0.2/32,fd7a:115c:a1e0::2/128"},
+                             {"tailnet.peer.7.online", "true"},
+                             {"tailnet.peer.7.path", "derp:999"},
+                             {"tailnet.derp.999.connected", "true"},
+                             {"tailnet.derp.999.packets_in", "5"},
+                             {"tailnet.derp.999.packets_out", "6"},
+                             {"tailnet.derp.999.drops", "0"}});
+    const std::string t = cli::format_status_text("wg0", s.info, s.kv, 1075);
+    CHECK(t.find("tailnet: running\n") != std::string::npos);
+    CHECK(t.find("addresses: 100.64.0.1, fd7a:115c:a1e0::1") != std::string::npos);
+    CHECK(t.find("DERP 999: connected (packets in 5, out 6, drops 0)") != std::string::npos);
+    CHECK(t.find("peer n2.tail.test.: 100.64.0.2/32,fd7a:115c:a1e0::2/128 online via derp:999") !=
+          std::string::npos);
+    CHECK(t.find("tailnet.state") == std::string::npos);  // not repeated as a service counter
+
+    const std::string j = cli::format_status_json("wg0", s.info, s.kv, 1075);
+    CHECK(j.find("\"tailnet\": {") != std::string::npos);
+    CHECK(j.find("\"state\": \"running\"") != std::string::npos);
+    CHECK(j.find("\"addresses\": [\"100.64.0.1\", \"fd7a:115c:a1e0::1\"]") != std::string::npos);
+    CHECK(j.find("\"home_derp\": 999") != std::string::npos);
+    CHECK(j.find("{\"id\": 7, \"name\": \"n2.tail.test.\", \"node_key\": \"nodekey:bbbb") !=
+          std::string::npos);
+    CHECK(j.find("\"addresses\": [\"100.64.0.2/32\", \"fd7a:115c:a1e0::2/128\"], \"online\": "
+                 "true, \"path\": \"derp:999\"}") != std::string::npos);
+    CHECK(j.find("\"derp\": [{\"region\": 999, \"connected\": true}]") != std::string::npos);
+}
+
+TEST_CASE("tailnet: a plain WireGuard node has no tailnet object") {
+    const Sample s = sample();
+    CHECK(cli::format_status_json("wg0", s.info, s.kv, 1075).find("\"tailnet\"") ==
+          std::string::npos);
+    CHECK(cli::format_status_text("wg0", s.info, s.kv, 1075).find("tailnet:") ==
+          std::string::npos);
+}

@@ -15,6 +15,9 @@
 #include "tools/tunless/app/node.hpp"
 #include "tools/tunless/app/reload.hpp"
 #include "tools/tunless/app/service_reload.hpp"
+#ifdef TUNLESS_TAILNET
+#include "tools/tunless/app/tailnet_node.hpp"
+#endif
 #include "tools/tunless/app/udp_layer.hpp"
 #include "tools/tunless/app/uapi_server.hpp"
 
@@ -40,7 +43,13 @@ Status run_daemon(const cfg::Config& config, const Options& options) {
         out.emplace_back("proxy.tcp.connections_active", std::to_string(tcp_services.active_connections()));
     });
     // Name resolver (DNS= over the mesh) and UDP forwards/ASSOCIATE (app/udp_layer.hpp).
-    auto udp_layer = UdpLayer::start(node, tcp_services);
+    proxy::LocalNameResolver::Lookup local_names;
+#ifdef TUNLESS_TAILNET
+    if (TailnetNode* t = node.tailnet()) {
+        local_names = [t](std::string_view name) { return t->lookup_name(name); };
+    }
+#endif
+    auto udp_layer = UdpLayer::start(node, tcp_services, std::move(local_names));
     if (!udp_layer) {
         report_failure(options.ready_fd, udp_layer.error().message);
         return udp_layer.error();

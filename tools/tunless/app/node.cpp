@@ -3,6 +3,9 @@
 #include "tools/log/log.hpp"
 #include "tools/tunless/app/peer_setup.hpp"
 #include "tools/tunless/app/status_report.hpp"
+#ifdef TUNLESS_TAILNET
+#include "tools/tunless/app/tailnet_node.hpp"
+#endif
 
 namespace tunless::app {
 
@@ -19,10 +22,17 @@ Status Node::start(const cfg::Config& config) {
     if (!loop) return loop.error();
     loop_ = std::move(*loop);
 
-    if (!config.iface.private_key) return fail(Errc::kInvalidArgument, "no PrivateKey");
-    device_.set_private_key(*config.iface.private_key);
+    // A tailnet node's WireGuard key is its node key from the state directory (TailnetNode).
+    const bool tailnet = config.tailnet.enabled();
+#ifndef TUNLESS_TAILNET
+    if (tailnet) return fail(Errc::kUnsupported, "[Tailnet]: this build has no tailnet support");
+#endif
+    if (!tailnet) {
+        if (!config.iface.private_key) return fail(Errc::kInvalidArgument, "no PrivateKey");
+        device_.set_private_key(*config.iface.private_key);
+        log::info("interface: public key {}", crypto::key_to_base64(device_.public_key().view()));
+    }
     device_.set_mtu(config.iface.mtu);
-    log::info("interface: public key {}", crypto::key_to_base64(device_.public_key().view()));
 
     io::UdpTransport::Options udp_options;
     udp_options.port = config.iface.listen_port;
@@ -47,6 +57,7 @@ Status Node::start(const cfg::Config& config) {
         stack_config.addresses.push_back(a.address);
         log::info("interface: address {}", a.to_string());
     }
+    stack_config.addresses_later = tailnet;  // control assigns them after registration
     stack_config.mtu = config.iface.mtu;
     if (config.limits.max_tcp_connections != 0) {
         stack_config.max_tcp_connections = config.limits.max_tcp_connections;
@@ -66,6 +77,14 @@ Status Node::start(const cfg::Config& config) {
     if (!peers) return peers.error();
     startup_peers_ = std::move(*peers);
     start_resilience();
+#ifdef TUNLESS_TAILNET
+    if (tailnet) {
+        auto t = TailnetNode::start(*this, config.tailnet, timestamp_state_dir(options_.state_dir));
+        if (!t) return fail(t.error().code, "[Tailnet]: " + t.error().message);
+        tailnet_ = std::move(*t);
+        hooks_.add_counters([this](uapi::KeyValues& out) { tailnet_->append_status(out); });
+    }
+#endif
     return {};
 }
 
@@ -146,6 +165,11 @@ void Node::report_event(const wg::Event& e) {
 
 void Node::log_status() {
     for (const auto& line : status_lines(device_, *udp_, stack_.get())) log::info("{}", line);
+#ifdef TUNLESS_TAILNET
+    if (tailnet_) {
+        for (const auto& line : tailnet_->status_lines()) log::info("{}", line);
+    }
+#endif
 }
 
 }  // namespace tunless::app

@@ -24,6 +24,8 @@
 
 namespace tunless::app {
 
+class TailnetNode;
+
 class Node {
 public:
     explicit Node(const Options& options);
@@ -49,6 +51,11 @@ public:
     // After a successful reload: the config now in effect.
     void set_config(const cfg::Config& config);
 
+#ifdef TUNLESS_TAILNET
+    // The tailnet membership ([Tailnet]); nullptr for a plain WireGuard node.
+    TailnetNode* tailnet() { return tailnet_.get(); }
+#endif
+
     // Counter lines for the log (SIGUSR1, shutdown).
     void log_status();
 
@@ -73,6 +80,9 @@ private:
     std::unique_ptr<TimestampGuard> timestamps_;
     std::unique_ptr<EndpointRefresher> refresher_;
     std::unique_ptr<io::NetlinkMonitor> netlink_;
+#ifdef TUNLESS_TAILNET
+    std::unique_ptr<TailnetNode> tailnet_;  // uses everything above: destroyed first
+#endif
 };
 
 }  // namespace tunless::app

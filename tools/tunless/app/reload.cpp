@@ -127,6 +127,12 @@ void reload_peers(Node& node, const cfg::Config& prev, const cfg::Config& next) 
     }
 }
 
+bool same_tailnet(const cfg::TailnetConfig& a, const cfg::TailnetConfig& b) {
+    return a.enabled() == b.enabled() && a.control_url == b.control_url &&
+           a.auth_key == b.auth_key && a.hostname == b.hostname && a.ephemeral == b.ephemeral &&
+           a.control_key == b.control_key && a.ca_file == b.ca_file;
+}
+
 bool services_differ(const cfg::Config& a, const cfg::Config& b) {
     return a.resolve_strategy != b.resolve_strategy || !cfg::diff_listeners(a, b).empty();
 }
@@ -147,7 +153,15 @@ bool reload_config(Node& node) {
     const cfg::Config& next = report.config;
     warn_restart_only(prev, next);
     reload_interface(node, prev, next);
-    reload_peers(node, prev, next);
+    if (prev.tailnet.enabled() || next.tailnet.enabled()) {
+        // A tailnet node's peers are the netmap's: the file has none to reconcile, and
+        // removing "unlisted" peers would cut the node off until the next map.
+        if (!same_tailnet(prev.tailnet, next.tailnet)) {
+            log::warn("reload: [Tailnet] changed; restart tunless to apply it");
+        }
+    } else {
+        reload_peers(node, prev, next);
+    }
     // What stays in effect: restart-only settings keep their running values, so a later
     // reload still reports them and `tunless status` shows what is really used.
     cfg::Config in_effect = next;
@@ -156,6 +170,7 @@ bool reload_config(Node& node) {
     in_effect.iface.dns = prev.iface.dns;
     in_effect.iface.dns_search = prev.iface.dns_search;
     in_effect.limits = prev.limits;
+    in_effect.tailnet = prev.tailnet;
     if (services_differ(prev, next)) {
         if (!node.hooks().has_reload_handlers()) {
             log::warn("reload: proxy/forward sections changed; restart tunless to apply them");

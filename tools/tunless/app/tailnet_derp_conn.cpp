@@ -352,7 +352,10 @@ void DerpRegionConn::dispatch(std::vector<tailnet::DerpEvent>& events, Instant n
             return;
         }
         switch (e.kind) {
-            case tailnet::DerpEventKind::kConnected: on_logged_in(now); break;
+            // The server registers us before it sends ServerInfo (derpserver accept:
+            // registerClient, then sendServerInfo; derp_client.go waits for it too): only
+            // then do packets to us route, and ours are not dropped as "unknown".
+            case tailnet::DerpEventKind::kServerInfo: on_logged_in(now); break;
             case tailnet::DerpEventKind::kPacket:
                 ++packets_in_;
                 relay_.handler_.on_relay_packet(region_, e.peer, e.packet);
@@ -372,7 +375,7 @@ void DerpRegionConn::dispatch(std::vector<tailnet::DerpEvent>& events, Instant n
             case tailnet::DerpEventKind::kDead:
                 fail(now, make_error(Errc::kTimedOut, "nothing received for 120 s"));
                 return;
-            case tailnet::DerpEventKind::kServerInfo:
+            case tailnet::DerpEventKind::kConnected:
             case tailnet::DerpEventKind::kPeerPresent:
             case tailnet::DerpEventKind::kKeepAlive: break;
         }

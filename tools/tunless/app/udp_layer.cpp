@@ -4,7 +4,8 @@
 
 namespace tunless::app {
 
-Result<std::unique_ptr<UdpLayer>> UdpLayer::start(Node& node, proxy::Services& tcp) {
+Result<std::unique_ptr<UdpLayer>> UdpLayer::start(Node& node, proxy::Services& tcp,
+                                                  proxy::LocalNameResolver::Lookup local_names) {
     const cfg::Config& config = node.config();
     std::unique_ptr<UdpLayer> p(new UdpLayer(node, tcp));
     p->resolver_ = std::make_unique<proxy::DnsResolver>(
@@ -22,7 +23,13 @@ Result<std::unique_ptr<UdpLayer>> UdpLayer::start(Node& node, proxy::Services& t
     }
     p->names_ =
         std::make_unique<proxy::DnsNameResolver>(*p->resolver_, proxy::family_preference(config));
-    tcp.set_resolver(p->names_.get());
+    if (local_names) {
+        p->local_names_ = std::make_unique<proxy::LocalNameResolver>(node.loop(), *p->names_,
+                                                                     std::move(local_names));
+        tcp.set_resolver(p->local_names_.get());
+    } else {
+        tcp.set_resolver(p->names_.get());
+    }
 
     auto udp = proxy::UdpServices::create(config, node.loop(), node.stack(), *p->resolver_,
                                           *p->host_resolver_);
@@ -43,6 +50,7 @@ UdpLayer::~UdpLayer() {
     tcp_.set_resolver(nullptr);
     if (udp_) node_.loop().remove_deadline_provider(*udp_);
     udp_.reset();
+    local_names_.reset();
     names_.reset();
     if (resolver_) node_.loop().remove_deadline_provider(*resolver_);
     if (host_resolver_) node_.loop().remove_deadline_provider(*host_resolver_);

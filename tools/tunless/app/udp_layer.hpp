@@ -12,6 +12,7 @@
 #include "core/base/result.hpp"
 #include "proxy/dns_name_resolver.hpp"
 #include "proxy/dns_resolver.hpp"
+#include "proxy/local_name_resolver.hpp"
 #include "proxy/services.hpp"
 #include "proxy/udp_services.hpp"
 #include "tools/tunless/app/node.hpp"
@@ -21,7 +22,9 @@ namespace tunless::app {
 class UdpLayer {
 public:
     // `node` and `tcp` must outlive the layer.
-    static Result<std::unique_ptr<UdpLayer>> start(Node& node, proxy::Services& tcp);
+    // `local_names`: names the node answers itself (tailnet MagicDNS) before DNS is asked.
+    static Result<std::unique_ptr<UdpLayer>> start(
+        Node& node, proxy::Services& tcp, proxy::LocalNameResolver::Lookup local_names = {});
     ~UdpLayer();
     UdpLayer(const UdpLayer&) = delete;
     UdpLayer& operator=(const UdpLayer&) = delete;
@@ -41,6 +44,7 @@ private:
     std::unique_ptr<proxy::DnsResolver> resolver_;       // mesh-side names (DNS= or system)
     std::unique_ptr<proxy::DnsResolver> host_resolver_;  // host-side targets: system resolver
     std::unique_ptr<proxy::DnsNameResolver> names_;
+    std::unique_ptr<proxy::LocalNameResolver> local_names_;  // in front of names_ when set
     std::unique_ptr<proxy::UdpServices> udp_;
 };
 
