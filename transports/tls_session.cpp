@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "transports/x509_ip_san.hpp"
+
 namespace tunless::io {
 namespace {
 
@@ -49,6 +51,7 @@ struct TlsSession::Impl {
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
     std::optional<std::array<std::uint8_t, 32>> pin;
+    std::optional<IpAddress> ip_name;  // peer named by an IP literal: matched by IP SAN
     int fd = -1;
     int last_errno = 0;            // errno behind the last MBEDTLS_ERR_NET_* from the BIO
     std::size_t write_in_flight = 0;  // length of the record a WANT_* left half-sent
@@ -153,7 +156,11 @@ Result<std::unique_ptr<TlsSession>> TlsSession::create(const TlsOptions& options
     }
     rc = mbedtls_ssl_setup(&s.ssl, &s.conf);
     if (rc != 0) return fail(Errc::kProtocol, "TLS setup: " + mbedtls_text(rc));
-    if (!name.empty()) {
+    if (auto ip = IpAddress::parse(name); ip && check_chain) {
+        // No SNI for an address (RFC 6066 §3), and Mbed TLS 2.28 cannot match it: the chain
+        // is verified as usual and the iPAddress SAN after the handshake.
+        s.ip_name = *ip;
+    } else if (!name.empty()) {
         // Sets SNI and the name the certificate is matched against (CN/SAN).
         rc = mbedtls_ssl_set_hostname(&s.ssl, name.c_str());
         if (rc != 0) return fail(Errc::kInvalidArgument, "TLS server name: " + mbedtls_text(rc));
@@ -190,6 +197,14 @@ Result<TlsWant> TlsSession::handshake() {
         return fail(Errc::kAuthFailed, "TLS certificate rejected: " + why);
     }
     if (rc != 0) return error_from(rc, "TLS handshake");
+    if (impl_->ip_name) {
+        const mbedtls_x509_crt* leaf = mbedtls_ssl_get_peer_cert(&impl_->ssl);
+        if (leaf == nullptr ||
+            !certificate_names_ip(ByteView(leaf->v3_ext.p, leaf->v3_ext.len), *impl_->ip_name)) {
+            return fail(Errc::kAuthFailed, "TLS certificate rejected: it is not issued for " +
+                                               impl_->ip_name->to_string());
+        }
+    }
     if (impl_->pin) {
         const mbedtls_x509_crt* leaf = mbedtls_ssl_get_peer_cert(&impl_->ssl);
         if (leaf == nullptr || leaf->raw.p == nullptr) {

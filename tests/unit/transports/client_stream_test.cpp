@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -64,8 +65,10 @@ const Certs& certs() {
             "ca.pem -days 2 -subj /CN=tunless-test-ca");
         run("openssl req" + ec + " -keyout " + d + "leaf.key -out " + d +
             "leaf.csr -subj /CN=localhost");
-        run("printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n"
-            "extendedKeyUsage=serverAuth\\n' > " + d + "leaf.ext");
+        // Written directly: run() sends stdout to /dev/null, which would win over a "> file".
+        std::ofstream(d + "leaf.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                                         "basicConstraints=CA:FALSE\n"
+                                         "extendedKeyUsage=serverAuth\n";
         run("openssl x509 -req -in " + d + "leaf.csr -CA " + d + "ca.pem -CAkey " + d +
             "ca.key -CAcreateserial -days 2 -extfile " + d + "leaf.ext -out " + d + "leaf.pem");
         run("openssl req -x509" + ec + " -keyout " + d + "self.key -out " + d +
@@ -394,6 +397,29 @@ TEST_CASE("TLS: a certificate for another name is rejected") {
     CHECK(f.rec.closed->code == Errc::kAuthFailed);
     CHECK(f.rec.closed->message.find("CN") != std::string::npos);
     CHECK(s->stats().bytes_sent == 0);
+}
+
+// Mbed TLS 2.28 cannot match an IP literal; the session checks the iPAddress SAN itself.
+TEST_CASE("TLS to an IP literal: matched against the certificate's IP SAN, not its CN") {
+    Server server(Mode::kEcho, &certs().leaf, &certs().leaf_key);
+    SUBCASE("listed address") {
+        Fixture f;
+        auto s = f.start(tls_to(server.port(), "127.0.0.1"));
+        CHECK(s->write(view("ping")));
+        f.run_until([&] { return f.rec.data.size() == 4 || f.rec.closed; });
+        CHECK(f.rec.connected);
+        CHECK(f.rec.text() == "ping");
+    }
+    SUBCASE("an address the certificate does not list") {
+        Fixture f;
+        auto s = f.start(tls_to(server.port(), "127.0.0.2"));
+        CHECK(s->write(view("secret")));
+        f.run_until([&] { return f.rec.closed.has_value(); });
+        CHECK_FALSE(f.rec.connected);
+        CHECK(f.rec.closed->code == Errc::kAuthFailed);
+        CHECK(f.rec.closed->message.find("not issued for 127.0.0.2") != std::string::npos);
+        CHECK(s->stats().bytes_sent == 0);
+    }
 }
 
 TEST_CASE("TLS: a certificate from an unknown CA is rejected") {
