@@ -256,6 +256,18 @@ ep=$(st n1 wg-peer "${PUB[n2]}")
 [ "$ep" = "None" ] || fail "2. n1's WireGuard peer n2 has UDP endpoint '$ep', want none (DERP only)"
 pretty "2. SOCKS5 by MagicDNS name, FQDN and 100.x IP, SHA-256 equal; DERP frames +$((sent1 - sent0))/+$((recv1 - recv0)), path $path: ok"
 
+# Losing control must not touch the data path: the map stream of n1 is cut by the server, a
+# transfer through DERP still completes, and n1 reconnects (backoff) to "running" by itself.
+n1_id=$(echo "$nodes" | "$PY" "$HELPER" node n1 id)
+admin POST drop-control-client "{\"node_id\": $n1_id}" >/dev/null || fail "2. admin POST /admin/drop-control-client failed"
+rm -f "$WORK/got"
+fetch n2 8080 /blob "$WORK/got" || fail "2. a transfer right after n1 lost its control connection failed"
+[ "$(sha256sum < "$WORK/got" | cut -d' ' -f1)" = "$blob_sha" ] || fail "2. transfer after the control drop: SHA-256 differs"
+wait_for "2. control loss" 10 grep -q 'tailnet: backoff' "$WORK/tunless-n1.log" \
+    || fail "2. n1's log does not show the lost control connection (a silent drop?)"
+wait_for "2. control reconnect" 20 is_running n1 || fail "2. n1 not running again 20 s after losing control"
+pretty "2. control connection cut: DERP traffic unaffected (SHA-256 ok), n1 reconnected to running: ok"
+
 # ---------------------------------------------------------------------------------------------
 pretty "3. policy: only port 8080, only from n1"
 n1_addrs=$(echo "$nodes" | "$PY" "$HELPER" node n1 addresses)
