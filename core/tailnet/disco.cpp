@@ -9,7 +9,8 @@ namespace {
 
 static_assert(crypto_box_NONCEBYTES == kDiscoNonceLen);
 static_assert(crypto_box_MACBYTES == kDiscoBoxOverhead);
-static_assert(crypto_box_PUBLICKEYBYTES == kDiscoKeyLen && crypto_box_SECRETKEYBYTES == kDiscoKeyLen);
+static_assert(crypto_box_PUBLICKEYBYTES == kDiscoKeyLen);
+static_assert(crypto_box_SECRETKEYBYTES == kDiscoKeyLen);
 
 constexpr std::uint8_t kVersion0 = 0;
 constexpr std::size_t kTypeHeaderLen = 2;  // type, version
@@ -136,8 +137,12 @@ Result<Bytes> serialize_disco_payload(const DiscoMessage& msg) {
 Result<OpenedDisco> open_disco(ByteView packet, const crypto::PrivateKey& our_disco_private,
                                const DiscoKeyKnown& known) {
     if (!looks_like_disco(packet)) return fail(Errc::kInvalidArgument, "disco: not a disco packet");
-    if (packet.size() < kDiscoMinPacketLen) return fail(Errc::kInvalidArgument, "disco: short packet");
-    if (packet.size() > kDiscoMaxPacketLen) return fail(Errc::kInvalidArgument, "disco: oversized packet");
+    if (packet.size() < kDiscoMinPacketLen) {
+        return fail(Errc::kInvalidArgument, "disco: short packet");
+    }
+    if (packet.size() > kDiscoMaxPacketLen) {
+        return fail(Errc::kInvalidArgument, "disco: oversized packet");
+    }
 
     OpenedDisco opened;
     std::copy_n(packet.begin() + kDiscoMagic.size(), kDiscoKeyLen, opened.sender.bytes.begin());

@@ -116,7 +116,8 @@ TEST_CASE("disco: parse is lax like upstream, strict on length and type") {
         CHECK(parse_disco_payload(p).error().code == Errc::kUnsupported);
     }
     // Trailing bytes after a pong and a non-zero version are ignored.
-    Bytes pong = hex("02 07 01 02 03 04 05 06 07 08 09 0a 0b 0c 00 00 00 00 00 00 00 00 00 00 ff ff "
+    Bytes pong = hex("02 07 01 02 03 04 05 06 07 08 09 0a 0b 0c 00 00 00 00 00 00 00 00 00 00 "
+                     "ff ff "
                      "02 03 04 05 04 d2 aa bb");
     auto m = parse_disco_payload(pong);
     REQUIRE(m.has_value());
@@ -245,8 +246,9 @@ TEST_CASE_FIXTURE(Fixture, "disco: short, truncated and oversized packets") {
     CHECK(open_disco(bogus, bob.priv, bob_knows_alice).error().code == Errc::kUnsupported);
 }
 
-TEST_CASE_FIXTURE(Fixture, "disco: a ping over DERP is answered with a pong from 127.3.3.40:<region>") {
-    auto ping = seal_disco(DiscoPing{kTx, golden_node_key(), 0}, alice.priv, alice.pub, bob.pub, rng);
+TEST_CASE_FIXTURE(Fixture, "disco: a DERP ping is answered with a pong from 127.3.3.40:<region>") {
+    auto ping =
+        seal_disco(DiscoPing{kTx, golden_node_key(), 0}, alice.priv, alice.pub, bob.pub, rng);
     REQUIRE(ping.has_value());
     auto opened = open_disco(*ping, bob.priv, bob_knows_alice);
     REQUIRE(opened.has_value());
