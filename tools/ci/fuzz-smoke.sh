@@ -19,7 +19,7 @@ jobs=${FUZZ_JOBS:-2}
 all=(wg_message wg_device wg_data netstack_ip socks5 http_proxy proxy_protocol config uapi)
 [ -f "$top/fuzz/dns_message_fuzz.cpp" ] && all+=(dns_message)
 # Tailnet client parsers (TUNLESS_TAILNET, on by default).
-for t in packet_filter control_noise derp_frames tailcfg_map h2_client; do
+for t in packet_filter control_noise derp_frames tailcfg_map h2_client disco; do
     [ -f "$top/fuzz/${t}_fuzz.cpp" ] && all+=("$t")
 done
 names=("$@")

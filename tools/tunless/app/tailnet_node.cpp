@@ -7,21 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "core/tailnet/disco.hpp"
 #include "core/tailnet/keys.hpp"
 #include "tools/log/log.hpp"
 #include "tools/tunless/app/node.hpp"
 
 namespace tunless::app {
 namespace {
-
-// Disco messages start with "TS💬" (tailscale disco/disco.go Magic). Without direct paths we do
-// not answer them yet; they must not reach the WireGuard device either.
-constexpr std::uint8_t kDiscoMagic[] = {0x54, 0x53, 0xf0, 0x9f, 0x92, 0xac};
-
-bool is_disco(ByteView packet) {
-    return packet.size() >= sizeof kDiscoMagic &&
-           std::equal(std::begin(kDiscoMagic), std::end(kDiscoMagic), packet.begin());
-}
 
 std::string default_hostname() {
     char buf[256] = {};
@@ -257,18 +249,42 @@ void TailnetNode::remove_peer(tailnet::NodeId id) {
 
 void TailnetNode::on_relay_packet(std::uint16_t region, const crypto::PublicKey& src,
                                   ByteView packet) {
-    if (is_disco(packet)) {
-        ++counters_.relay_rx_disco;
+    const tailnet::Node* peer = control_->netmap().peer_by_node_key(src);
+    if (tailnet::looks_like_disco(packet)) {
+        on_relay_disco(region, src, peer, packet);
         return;
     }
     // WireGuard authenticates the bytes; the key only tells us this is a netmap peer at all.
-    if (control_->netmap().peer_by_node_key(src) == nullptr) {
+    if (peer == nullptr) {
         ++counters_.relay_rx_unknown;
         return;
     }
     ++counters_.relay_rx;
     node_.data_path().on_datagram(Endpoint::relay(region), packet);
     node_.data_path().on_receive_batch_end();
+}
+
+// Disco over DERP: we have no direct paths yet, but answering Pings makes `tailscale ping`
+// (disco by default) work, as magicsock's handlePingLocked does for a ping via DERP. Only the
+// disco key the netmap binds to the sending node key may open a box; nothing disco ever
+// reaches the WireGuard device.
+void TailnetNode::on_relay_disco(std::uint16_t region, const crypto::PublicKey& src,
+                                 const tailnet::Node* peer, ByteView packet) {
+    ++counters_.relay_rx_disco;
+    auto known = [peer](const crypto::PublicKey& k) {
+        return peer != nullptr && peer->disco_key && *peer->disco_key == k;
+    };
+    auto opened = tailnet::open_disco(packet, keys_.disco_private(), known);
+    if (!opened) {
+        ++counters_.disco_rejected;
+        return;
+    }
+    auto pong = tailnet::answer_ping_via_derp(*opened, region, keys_.disco_private(),
+                                              keys_.disco_public(), node_.rng());
+    if (pong) {
+        ++counters_.disco_pongs;
+        derp_->send(region, src, *pong);
+    }
 }
 
 void TailnetNode::on_relay_state(std::uint16_t region, bool connected, const std::string& detail) {
@@ -364,6 +380,8 @@ void TailnetNode::append_status(uapi::KeyValues& out) const {
     out.emplace_back("tailnet.relay.tx", std::to_string(counters_.relay_tx));
     out.emplace_back("tailnet.relay.rx_unknown_peer", std::to_string(counters_.relay_rx_unknown));
     out.emplace_back("tailnet.relay.rx_disco", std::to_string(counters_.relay_rx_disco));
+    out.emplace_back("tailnet.disco.rejected", std::to_string(counters_.disco_rejected));
+    out.emplace_back("tailnet.disco.pongs", std::to_string(counters_.disco_pongs));
     out.emplace_back("tailnet.relay.tx_no_region", std::to_string(counters_.relay_tx_no_region));
 }
 

@@ -78,7 +78,9 @@ private:
     struct Counters {
         std::uint64_t relay_rx = 0;
         std::uint64_t relay_rx_unknown = 0;  // from a node key not in the netmap
-        std::uint64_t relay_rx_disco = 0;    // disco messages (no direct paths yet): dropped
+        std::uint64_t relay_rx_disco = 0;    // disco messages over DERP
+        std::uint64_t disco_rejected = 0;    // unknown sender disco key, bad box, bad payload
+        std::uint64_t disco_pongs = 0;       // Pongs sent for Pings over DERP
         std::uint64_t relay_tx = 0;
         std::uint64_t relay_tx_no_region = 0;
         std::uint64_t peer_errors = 0;       // device refused a netmap peer
@@ -88,6 +90,8 @@ private:
     void apply_self(const tailnet::Node& self);
     void apply_filter(const tailnet::NetMap& map);
     void apply_derp_map(const tailnet::NetMap& map);
+    void on_relay_disco(std::uint16_t region, const crypto::PublicKey& src,
+                        const tailnet::Node* peer, ByteView packet);
     void upsert_peer(const tailnet::Node& n);
     void remove_peer(tailnet::NodeId id);
     static std::optional<std::uint16_t> choose_home_region(const tailnet::DERPMap& map,
