@@ -1,5 +1,5 @@
 // The username/password a proxy listener is configured with, and the constant-time check of
-// what a client presents (SOCKS5 RFC 1929 and HTTP Basic RFC 7617). Only BLAKE2b digests of
+// what a client presents (SOCKS5 RFC 1929 and HTTP Basic RFC 7617). Only BLAKE2s digests of
 // the configured values are kept, so the comparison takes the same time whatever the secret's
 // length or contents. Used by the SOCKS5 and HTTP proxy codecs; created from the config.
 #pragma once

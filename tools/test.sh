@@ -7,7 +7,7 @@
 #   2. main       RelWithDebInfo build; ctest: unit, fuzz-regress, netns interop (wireguard-go)
 #   3. sanitize   ASan+UBSan build of the same suite, netns tests run the sanitized daemon
 #   4. fuzz       every libFuzzer target for FUZZ_SECONDS (default 20) with clang
-#   5. armhf      static armhf cross build, unit tests under qemu-arm, 1 MiB size gate
+#   5. armhf      static armhf cross build, unit tests under qemu-arm, 1,000,000-byte size gate
 #
 # Skip phases while iterating: TUNLESS_TEST_SKIP="sanitize fuzz armhf" tools/test.sh
 # The last line is "suite: N passed, N failed" (one count per phase).

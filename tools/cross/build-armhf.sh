@@ -15,7 +15,7 @@
 #   --dev      plain cross build (RelWithDebInfo, shared libraries, no LTO) in build-armhf:
 #              the developers' native flags, for 32-bit ARM.
 #   TARGET...  build only these targets (default: all).
-#   TUNLESS_SIZE_LIMIT (default 1048576) is the stripped-size budget the report checks
+#   TUNLESS_SIZE_LIMIT (default 1000000) is the stripped-size budget the report checks
 #   (0: report only); exit status 1 when `tunless` exceeds it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -56,7 +56,7 @@ t0=$(date +%s)
 # Options are passed on every run, so an existing build directory follows this script;
 # only a change of toolchain needs a fresh directory (CMake refuses to switch compilers).
 mkdir -p "$build"
-# The tailnet client (nghttp2, RapidJSON, Mbed TLS) is not in the 1 MiB device profile yet:
+# The tailnet client (nghttp2, RapidJSON, Mbed TLS) is not in the 1 MB device profile yet:
 # its armhf dependencies and size budget are still open (docs/tailnet.md).
 cmake -S "$top" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$toolchain" "${opts[@]}" -DTUNLESS_TAILNET=OFF \
       ${extra[@]+"${extra[@]}"} >"$build/configure.log" 2>&1 ||
@@ -70,7 +70,7 @@ echo "build-armhf: $profile profile in ${build#"$top"/}: configure $((t1 - t0)) 
 
 [ "$profile" = dev ] && exit 0
 if [ -f "$build/maps/tunless.map" ]; then
-    "$top/tools/cross/size-report.sh" --limit "${TUNLESS_SIZE_LIMIT:-1048576}" "$build" tunless
+    "$top/tools/cross/size-report.sh" --limit "${TUNLESS_SIZE_LIMIT:-1000000}" "$build" tunless
 else
     echo "build-armhf: no tunless executable yet; stripped sizes of the executables built:"
     for m in "$build"/maps/*.map; do

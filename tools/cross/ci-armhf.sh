@@ -2,7 +2,8 @@
 # CI entry for the embedded target (called from .ci/run; no ctest needed): installs the cross
 # dependencies, builds everything for armhf in a device profile (size options, see
 # build-armhf.sh), runs the unit tests under qemu-arm, prints the size report, and fails when
-# the stripped `tunless` binary exceeds the flash budget (1 MiB; TUNLESS_SIZE_LIMIT overrides).
+# the stripped `tunless` binary exceeds the flash budget (1 MB = 1,000,000 bytes, the issue's
+# "<= 1 MB" read strictly; TUNLESS_SIZE_LIMIT overrides).
 # Idempotent and incremental: a second run installs nothing and rebuilds only what changed.
 # Usage: tools/cross/ci-armhf.sh [--dynamic] [BUILD_DIR]
 #   default: the fully static module binary in build-armhf-static (what docs/quecopen.md
@@ -13,7 +14,7 @@ profile=(--static)
 build=$top/build-armhf-static
 if [ "${1:-}" = "--dynamic" ]; then profile=(--dynamic); build=$top/build-armhf-size; shift; fi
 build=${1:-$build}
-limit=${TUNLESS_SIZE_LIMIT:-1048576}
+limit=${TUNLESS_SIZE_LIMIT:-1000000}
 start=$(date +%s)
 step() { echo "== ci-armhf: $* ($(( $(date +%s) - start )) s)"; }
 

@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <memory>
+
+#include "tools/log/syslog_writer.hpp"
 
 namespace tunless::log {
 namespace {
@@ -20,14 +24,20 @@ State& state() {
     return s;
 }
 
-// "2026-01-31T12:34:56.789Z" (UTC, so lines from several hosts sort together).
+// "2026-01-31T12:34:56.789Z" (UTC, so lines from several hosts sort together). The calendar
+// arithmetic of <chrono>, not gmtime_r: glibc's gmtime_r goes through __tz_convert and links
+// the time zone code (docs/embedded.md, size).
 std::string timestamp() {
+    using namespace std::chrono;
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    ::gmtime_r(&ts.tv_sec, &utc);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900,
-                       utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+    const sys_seconds t{seconds{ts.tv_sec}};
+    const sys_days day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{t - day};
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
+                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                       hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
                        ts.tv_nsec / 1'000'000);
 }
 
@@ -65,15 +75,14 @@ void set_sink(Sink sink) {
 }
 
 void use_syslog(const char* ident) {
-    ::openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    auto writer = std::make_shared<SyslogWriter>(ident);
     set_timestamps(false);
-    set_sink([](Level l, std::string_view line) {
+    set_sink([writer](Level l, std::string_view line) {
         const int prio = l == Level::kError  ? LOG_ERR
                          : l == Level::kWarn ? LOG_WARNING
                          : l == Level::kInfo ? LOG_INFO
                                              : LOG_DEBUG;
-        const std::string text(line);
-        ::syslog(prio, "%s", text.c_str());
+        writer->send(LOG_DAEMON | prio, line);
     });
 }
 

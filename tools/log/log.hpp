@@ -34,9 +34,9 @@ void set_timestamps(bool on);
 using Sink = std::function<void(Level level, std::string_view line)>;
 void set_sink(Sink sink);
 
-// Sends every line to syslog(3) (openlog with LOG_PID, facility LOG_DAEMON; ERROR -> LOG_ERR,
-// WARN -> LOG_WARNING, INFO -> LOG_INFO, DEBUG -> LOG_DEBUG) and turns timestamps off.
-// `ident` must stay valid for the life of the process (a string literal).
+// Sends every line to the local syslog daemon (/dev/log, as "ident[pid]", facility LOG_DAEMON;
+// ERROR -> LOG_ERR, WARN -> LOG_WARNING, INFO -> LOG_INFO, DEBUG -> LOG_DEBUG; see
+// syslog_writer.hpp for why not syslog(3)) and turns timestamps off.
 void use_syslog(const char* ident);
 
 const char* level_name(Level level);  // "ERROR", "WARN", "INFO", "DEBUG"
