@@ -285,8 +285,23 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 pretty "3. 8081 refused by n2's packet filter (curl gave up after $ms ms), 8080 still works: ok"
 
 # ---------------------------------------------------------------------------------------------
-pretty "4. n2 deleted on the server"
+pretty "3b. n2's node key expires on the server (KeyExpiry in the past, as headscale sends it)"
 n2_id=$(echo "$nodes" | "$PY" "$HELPER" node n2 id)
+admin POST "nodes/$n2_id/expire" >/dev/null || fail "3b. admin POST /admin/nodes/$n2_id/expire failed"
+# n2 may be back within a second (it re-registers at once), so the removal is read from the log.
+wait_for "3b. expiry" 10 grep -q 'peer n2.*node key expired, removed' "$WORK/tunless-n1.log" \
+    || fail "3b. n1 did not drop n2's WireGuard peer within 10 s of its key expiring"
+# n2 sees its own expiry, registers again with its auth key and is a peer again.
+wait_for "3b. re-registration" 10 grep -q 'our node key expired' "$WORK/tunless-n2.log" \
+    || fail "3b. n2 did not notice that its own node key expired"
+back() { fetch n2 8080 /blob "$WORK/got" --max-time 3 2>/dev/null; }
+wait_for "3b. back" 30 back || fail "3b. n2 not reachable again 30 s after re-registering"
+[ "$(sha256sum < "$WORK/got" | cut -d' ' -f1)" = "$blob_sha" ] || fail "3b. SHA-256 differs after re-registration"
+PUB[n2]=$(status n2 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
+pretty "3b. n1 dropped the expired peer; n2 noticed, registered again and is reachable: ok"
+
+# ---------------------------------------------------------------------------------------------
+pretty "4. n2 deleted on the server"
 WATCH=n1  # n2's own reaction is checked below, after n1's
 admin DELETE "nodes/$n2_id" >/dev/null || fail "4. admin DELETE /admin/nodes/$n2_id failed"
 gone_tailnet() { status n1 >/dev/null && ! st n1 peer n2 name; }

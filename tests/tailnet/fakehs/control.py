@@ -171,7 +171,8 @@ class ControlServer:
         out = {
             "ID": node.id, "StableID": str(node.id),
             "Name": f"{node.name}.{self.cfg.base_domain}.", "User": node.user_id,
-            "Key": node.node_key, "KeyExpiry": ZERO_TIME, "Machine": node.machine_key,
+            "Key": node.node_key, "KeyExpiry": (node.key_expiry if node.expired else None)
+            or ZERO_TIME, "Machine": node.machine_key,
             "DiscoKey": node.disco_key, "Addresses": node.addresses(),
             "AllowedIPs": node.addresses(), "Hostinfo": node.hostinfo, "Created": node.created,
             "Online": node.online,
@@ -184,10 +185,9 @@ class ControlServer:
             out["Cap"] = node.cap
         if node.last_seen and not node.online:
             out["LastSeen"] = node.last_seen
-        if node.expired:
-            out["Expired"] = True
-        else:
-            out["MachineAuthorized"] = True
+        # headscale 0.25 marks an expired node only by a KeyExpiry in the past (never
+        # "Expired"); clients derive expiry themselves (tailscale ipn/ipnlocal/expiry.go).
+        out["MachineAuthorized"] = True
         return out
 
     def full_map(self, node):

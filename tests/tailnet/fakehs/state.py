@@ -47,6 +47,7 @@ class Node:
         self.name = name
         self.ephemeral = ephemeral
         self.expired = False
+        self.key_expiry = None  # RFC 3339 time the key expired at, once expired
         self.hostinfo = {"Hostname": hostname}
         self.endpoints = []
         self.home_derp = 0
@@ -206,6 +207,7 @@ class State:
         if node is None:
             return False
         node.expired = True
+        node.key_expiry = now_rfc3339()
         self.save()
         self.broadcast("changed", node_id)
         return True

@@ -277,6 +277,12 @@ void ControlClient::retire_connections() {
     key_deadline_ = kNever;
 }
 
+void ControlClient::node_key_expired() {
+    log::warn("tailnet: control {}: our node key expired; registering again",
+              options_.config.control_url.to_string());
+    retry_now();
+}
+
 void ControlClient::retry_now() {
     retire_connections();
     running_since_.reset();

@@ -85,6 +85,11 @@ public:
     // Our UDP endpoints ("ip:port" / "[v6]:port"; others are skipped): lite update on change.
     void set_endpoints(std::vector<std::string> endpoints);
 
+    // Our node key's KeyExpiry passed while connected: control tells only the peers (headscale
+    // NotifyWithIgnore), so the node reconnects itself; registering the expired key gets
+    // NodeKeyExpired, which rotates it (and needs the auth key or a new login).
+    void node_key_expired();
+
     ControlState state() const { return state_; }
     const tailnet::NetMap& netmap() const { return netmap_; }
     ControlStatus status() const;

@@ -81,6 +81,7 @@ Result<std::unique_ptr<TailnetNode>> TailnetNode::start(Node& node,
 }
 
 TailnetNode::~TailnetNode() {
+    if (expiry_timer_ != io::kNoTimer) node_.loop().cancel_timer(expiry_timer_);
     node_.data_path().set_relay(nullptr);
     node_.data_path().set_gate(nullptr);
     control_.reset();
@@ -111,6 +112,7 @@ void TailnetNode::on_netmap(const tailnet::NetMap& map, const tailnet::NetMapDel
         }
     }
     if (delta.filter_changed || delta.self_changed) apply_filter(map);
+    check_expiry(map);
     if (!delta.added.empty() || !delta.removed.empty()) {
         log::info("tailnet: {} peer(s) ({} added, {} removed)", peers_.size(), delta.added.size(),
                   delta.removed.size());
@@ -209,8 +211,12 @@ void TailnetNode::upsert_peer(const tailnet::Node& n) {
         remove_peer(n.id);  // a new node key is a new WireGuard peer
         it = peers_.end();
     }
-    if (n.key.is_zero() || n.expired || n.key == keys_.node_public()) {
-        if (it != peers_.end()) remove_peer(n.id);
+    if (n.key.is_zero() || is_expired(n) || n.key == keys_.node_public()) {
+        if (it != peers_.end()) {
+            log::info("tailnet: peer {}: {}, removed", one_line(n.name),
+                      is_expired(n) ? "node key expired" : "no usable key");
+            remove_peer(n.id);
+        }
         return;
     }
     wg::PeerConfig pc;
@@ -235,6 +241,48 @@ void TailnetNode::upsert_peer(const tailnet::Node& n) {
         return;
     }
     it->second.home_region = region;
+}
+
+bool TailnetNode::is_expired(const tailnet::Node& n) const {
+    if (n.expired) return true;
+    // The wall clock may be wrong on a module without RTC; a clock in the past only delays
+    // expiry (Go corrects it with ControlTime, a later refinement here).
+    return n.key_expiry && n.key_expiry->unix_seconds <= wall_.now().seconds;
+}
+
+void TailnetNode::check_expiry(const tailnet::NetMap& map) {
+    const std::int64_t now = wall_.now().seconds;
+    std::optional<std::int64_t> next;
+    auto consider = [&next, now](const std::optional<tailnet::Timestamp>& t) {
+        if (t && t->unix_seconds > now && (!next || t->unix_seconds < *next)) {
+            next = t->unix_seconds;
+        }
+    };
+    for (const auto& [id, n] : map.peers()) {
+        const bool listed = peers_.count(id) != 0;
+        if (listed && is_expired(n)) {
+            log::info("tailnet: peer {}: node key expired, removed", one_line(n.name));
+            remove_peer(id);
+        } else if (!listed && !is_expired(n)) {
+            upsert_peer(n);  // back after a new key or a clock correction
+        }
+        consider(n.key_expiry);
+    }
+    if (const auto& self = map.self(); self && self->key_expiry) {
+        if (self->key_expiry->unix_seconds <= now && self_expiry_handled_ != self->key_expiry) {
+            self_expiry_handled_ = self->key_expiry;
+            control_->node_key_expired();
+        }
+        consider(self->key_expiry);
+    }
+    if (expiry_timer_ != io::kNoTimer) node_.loop().cancel_timer(expiry_timer_);
+    expiry_timer_ = io::kNoTimer;
+    if (next) {
+        expiry_timer_ = node_.loop().add_timer(std::chrono::seconds(*next - now + 1), [this] {
+            expiry_timer_ = io::kNoTimer;
+            check_expiry(control_->netmap());
+        });
+    }
 }
 
 void TailnetNode::remove_peer(tailnet::NodeId id) {

@@ -27,6 +27,7 @@
 #include "tools/tunless/app/tailnet_control.hpp"
 #include "tools/tunless/app/tailnet_derp.hpp"
 #include "tools/tunless/app/tailnet_keys.hpp"
+#include "transports/clock.hpp"
 #include "transports/host_resolver.hpp"
 
 namespace tunless::app {
@@ -93,6 +94,11 @@ private:
     void on_relay_disco(std::uint16_t region, const crypto::PublicKey& src,
                         const tailnet::Node* peer, ByteView packet);
     void upsert_peer(const tailnet::Node& n);
+    // Key expiry is the client's to enforce (tailscale ipn/ipnlocal/expiry.go): control sends
+    // a KeyExpiry in the past, not Expired. Drops expired peers, reacts to our own expiry and
+    // sets a timer for the next expiry to come.
+    void check_expiry(const tailnet::NetMap& map);
+    bool is_expired(const tailnet::Node& n) const;
     void remove_peer(tailnet::NodeId id);
     static std::optional<std::uint16_t> choose_home_region(const tailnet::DERPMap& map,
                                                            std::uint16_t current);
@@ -103,6 +109,9 @@ private:
     tailnet::PacketFilter filter_;
     std::unique_ptr<DerpRelay> derp_;
     std::unique_ptr<ControlClient> control_;
+    mutable io::SystemWallClock wall_;  // now() is not const; reading it changes nothing
+    io::TimerId expiry_timer_ = io::kNoTimer;
+    std::optional<tailnet::Timestamp> self_expiry_handled_;  // our KeyExpiry already acted on
     std::map<tailnet::NodeId, MeshPeer> peers_;
     std::unordered_map<wg::PeerId, tailnet::NodeId> by_device_peer_;
     std::vector<IpAddress> addresses_;
