@@ -255,8 +255,12 @@ TailnetView tailnet_view(const uapi::KeyValues& kv) {
         const std::string rest = k.substr(kPrefix.size());
         const auto dot = rest.find('.');
         const std::string group = rest.substr(0, dot);
-        if (rest == "address") {
-            v.addresses.push_back(val);
+        if (rest == "addresses") {
+            for (std::size_t start = 0; start < val.size();) {
+                const auto comma = std::min(val.find(',', start), val.size());
+                v.addresses.push_back(val.substr(start, comma - start));
+                start = comma + 1;
+            }
         } else if ((group == "peer" || group == "derp") && dot != std::string::npos) {
             const std::string tail = rest.substr(dot + 1);
             const auto dot2 = tail.find('.');

@@ -112,8 +112,12 @@ int run_up(const CliOptions& o) {
         }
         return kExitUsage;
     }
-    if (is_group_or_world_readable(path)) {
-        log::warn("{}: readable by other users, but it contains the private key (chmod 600)", path);
+    const cfg::Config& c = report.config;
+    const bool has_secret = c.iface.private_key.has_value() ||
+                            c.tailnet.auth_key.kind == cfg::AuthKeySource::Kind::kLiteral;
+    if (has_secret && is_group_or_world_readable(path)) {
+        log::warn("{}: readable by other users, but it contains {} (chmod 600)", path,
+                  c.iface.private_key ? "the private key" : "the tailnet auth key");
     }
     if (!o.config) {
         print_node_identity(report.config, path, created);

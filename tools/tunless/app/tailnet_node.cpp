@@ -397,7 +397,9 @@ void TailnetNode::append_status(uapi::KeyValues& out) const {
     out.emplace_back("tailnet.control_url", control_->status().control_url);
     if (map.self()) out.emplace_back("tailnet.node_name", one_line(map.self()->name));
     out.emplace_back("tailnet.node_key", tailnet::node_key_text(keys_.node_public()));
-    for (const auto& a : addresses_) out.emplace_back("tailnet.address", a.to_string());
+    std::string own;  // one line: JSON objects cannot repeat a key
+    for (const auto& a : addresses_) own += (own.empty() ? "" : ",") + a.to_string();
+    out.emplace_back("tailnet.addresses", own);
     out.emplace_back("tailnet.home_derp", std::to_string(home_region_));
     for (const auto& [id, p] : peers_) {
         const tailnet::Node* n = map.peer(id);
