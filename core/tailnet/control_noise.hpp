@@ -72,6 +72,7 @@ public:
     }
 
 private:
+    Status read_header(const std::uint8_t* hdr);  // sets partial_total_ or poisons
     Status open_record(ByteView record, Bytes& plaintext_out);
     Status poison(Errc code, const char* what);
 

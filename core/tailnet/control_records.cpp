@@ -80,6 +80,21 @@ Status ControlChannel::open_record(ByteView record, Bytes& plaintext_out) {
     return {};
 }
 
+Status ControlChannel::read_header(const std::uint8_t* hdr) {
+    if (hdr[0] != noise_type::kRecord) {
+        return poison(Errc::kProtocol, "control noise: unexpected message type");
+    }
+    const std::size_t len = load_be16(hdr + 1);
+    if (len > kNoiseMaxCiphertextLen) {
+        return poison(Errc::kProtocol, "control noise: record exceeds 4096 bytes");
+    }
+    if (len < kTagLen) {
+        return poison(Errc::kProtocol, "control noise: record shorter than its tag");
+    }
+    partial_total_ = kNoiseHeaderLen + len;
+    return {};
+}
+
 // Records are parsed in place from `in` when whole; only a record split across calls is
 // copied into partial_, which therefore never exceeds one maximum record (4096 bytes).
 Status ControlChannel::open(ByteView in, Bytes& plaintext_out) {
@@ -90,18 +105,9 @@ Status ControlChannel::open(ByteView in, Bytes& plaintext_out) {
         const bool fresh = partial_.empty();
         const std::size_t have = fresh ? in.size() : partial_.size();
         if (partial_total_ == 0 && have >= kNoiseHeaderLen) {
-            const std::uint8_t* hdr = fresh ? in.data() : partial_.data();
-            if (hdr[0] != noise_type::kRecord) {
-                return poison(Errc::kProtocol, "control noise: unexpected message type");
+            if (auto st = read_header(fresh ? in.data() : partial_.data()); !st) {
+                return st;
             }
-            const std::size_t len = load_be16(hdr + 1);
-            if (len > kNoiseMaxCiphertextLen) {
-                return poison(Errc::kProtocol, "control noise: record exceeds 4096 bytes");
-            }
-            if (len < kTagLen) {
-                return poison(Errc::kProtocol, "control noise: record shorter than its tag");
-            }
-            partial_total_ = kNoiseHeaderLen + len;
         }
         if (fresh && partial_total_ != 0 && in.size() >= partial_total_) {
             const ByteView record = in.first(partial_total_);
@@ -117,6 +123,13 @@ Status ControlChannel::open(ByteView in, Bytes& plaintext_out) {
         const std::size_t take = std::min(in.size(), want - partial_.size());
         partial_.insert(partial_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(take));
         in = in.subspan(take);
+        // A header completed by this call is judged now, not when more bytes come: a bad
+        // header must fail however the stream was cut (found by control_noise fuzzing).
+        if (partial_total_ == 0 && partial_.size() == kNoiseHeaderLen) {
+            if (auto st = read_header(partial_.data()); !st) {
+                return st;
+            }
+        }
         if (partial_total_ != 0 && partial_.size() == partial_total_) {
             partial_total_ = 0;
             const Status st = open_record(partial_, plaintext_out);
