@@ -286,6 +286,20 @@ void Stack::set_heap_limit_bytes(std::size_t bytes) {
     port::state().heap_limit_bytes = bytes;
 }
 
+void Stack::begin_ack_batch() {
+#if TUNLESS_LWIP_STRETCH_ACKS
+    tcp_ack_batching = 1;
+#endif
+}
+
+void Stack::flush_acks() {
+#if TUNLESS_LWIP_STRETCH_ACKS
+    EntryGuard guard;
+    tcp_ack_batching = 0;
+    tcp_flush_batched_acks();
+#endif
+}
+
 void Stack::set_now(Instant now) {
     if (now > now_) {
         now_ = now;

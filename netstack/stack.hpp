@@ -130,6 +130,14 @@ public:
     // Not callable from inside a netstack callback or the egress hook (checked).
     Status inject(ByteView ip_packet);
 
+    // ACK batching: after begin_ack_batch(), the ACK lwIP owes for every second full segment
+    // waits until flush_acks(), so a batch of received packets costs one ACK per connection
+    // instead of one per two segments (netstack/patches/lwip-tcp-stretch-acks.patch). The
+    // caller must flush at the end of its batch; lwIP's 250 ms delayed-ACK timer is only the
+    // safety net. Without the patched lwIP both are no-ops. Not callable from callbacks.
+    void begin_ack_batch();
+    void flush_acks();
+
     // Time: sys_now() reports the last `now` given here (monotonic; earlier values are ignored).
     // The loop calls on_timer(now) when next_deadline() has passed -- calling it every turn is
     // cheap -- and may call set_now(now) before inject() so lwIP's timestamps are fresh.

@@ -46,7 +46,8 @@ public:
     virtual void on_readable(TcpConnection& conn) = 0;
     // The peer sent FIN: no data follows what is queued. Fired once.
     virtual void on_peer_fin(TcpConnection& conn) = 0;
-    // After a write() that accepted less than offered: write_capacity() > 0 again.
+    // After a write() that accepted less than offered (or request_writable()): a quarter of the
+    // send buffer is free again, or all of it, so writers move large chunks, not one ACK's worth.
     virtual void on_writable(TcpConnection& conn) { (void)conn; }
     // lwIP freed the connection: reset by the peer (Errc::kRefused), retransmission/SYN timeout
     // or reclaimed under memory pressure (kTimedOut), or closed (kClosed). state() is kClosed;
@@ -112,7 +113,7 @@ public:
     // the count accepted; if that is less than data.size(), on_writable fires when space frees.
     // 0 when closed or after shutdown_write().
     std::size_t write(ByteView data);
-    // Asks for on_writable once write_capacity() > 0 again, without offering bytes (a caller
+    // Asks for on_writable (same terms as above) without offering bytes (a caller
     // that reads its source only as far as the capacity allows found it at 0). No-op when
     // closed or after shutdown_write().
     void request_writable();

@@ -22,7 +22,7 @@
 #   CASES="a b c d e i f g"     subset of cases (i = a, b, d, e again with iperf3 as the client)
 #   IDLE_SECONDS=600            idle mode: capture window (bytes/day extrapolated from it)
 #   TUNLESS_BIN=build-bench/tools/tunless/tunless   OUT=results file (.jsonl; .md next to it)
-#   PROFILE=perf|strace         bulk mode: also profile tunless over one SOCKS5 download
+#   PROFILE=perf|strace         bulk mode: only profile tunless over a SOCKS5 download and upload (DIRS)
 # Only traffic inside the two namespaces it creates; everything is removed on exit (trap).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -228,7 +228,7 @@ if [ -n "${PROFILE:-}" ]; then
     pretty "profile ($PROFILE) tunless over a ${SECS}s SOCKS5 download and upload"
     case $PROFILE in
         perf)
-            perf record -g -o "$WORK/perf.data" -p "$TL" -- sleep $((2 * SECS + 2)) >/dev/null 2>&1 &
+            perf record -g -o "$WORK/perf.data" -p "$TL" -- sleep $(( $(wc -w <<< "${DIRS:-D U}") * SECS + 2)) >/dev/null 2>&1 &
             prof=$!
             sleep 0.5;;
         strace)
@@ -236,8 +236,10 @@ if [ -n "${PROFILE:-}" ]; then
             prof=$!
             sleep 0.5;;
     esac
-    client cli bulk prof download tl wgA -- --mode D --seconds "$SECS" --socks 127.0.0.1:1080 --to 10.77.0.1:5201
-    client cli bulk prof upload tl wgA -- --mode U --seconds "$SECS" --socks 127.0.0.1:1080 --to 10.77.0.1:5201
+    for dir in ${DIRS:-D U}; do
+        if [ "$dir" = D ]; then what=download; else what=upload; fi
+        client cli bulk prof "$what" tl wgA -- --mode "$dir" --seconds "$SECS" --socks 127.0.0.1:1080 --to 10.77.0.1:5201
+    done
     if [ "$PROFILE" = strace ]; then kill -INT $prof; fi
     wait $prof
     if [ "$PROFILE" = perf ]; then

@@ -28,7 +28,10 @@ void DataPath::on_datagram(const Endpoint& from, ByteView data) {
     drain(rx_out_);
 }
 
-void DataPath::on_receive_batch_end() { flush_tx(); }
+void DataPath::on_receive_batch_end() {
+    close_ack_batch();
+    flush_tx();
+}
 
 void DataPath::on_egress(ByteView ip_packet) {
     if (gate_ != nullptr) gate_->note_outbound(loop_.now(), ip_packet);
@@ -70,6 +73,7 @@ void DataPath::drain(wg::Outbox& out) {
     if (stack_ != nullptr && !out.packets().empty()) {
         // lwIP may answer synchronously through on_egress, which uses tx_out_, never `out`.
         stack_->set_now(loop_.now());
+        open_ack_batch();
         for (const auto& p : out.packets()) {
             if (gate_ != nullptr && !gate_->admit_inbound(loop_.now(), p.packet, p.from)) {
                 ++gate_drops_;
@@ -87,6 +91,22 @@ void DataPath::drain(wg::Outbox& out) {
 void DataPath::flush_tx() {
     if (tx_out_.empty()) return;
     drain(tx_out_);
+}
+
+void DataPath::open_ack_batch() {
+    if (ack_batch_open_) return;
+    ack_batch_open_ = true;
+    stack_->begin_ack_batch();
+    loop_.post([this] {
+        close_ack_batch();
+        flush_tx();
+    });
+}
+
+void DataPath::close_ack_batch() {
+    if (!ack_batch_open_) return;
+    ack_batch_open_ = false;
+    stack_->flush_acks();
 }
 
 void DataPath::schedule_tx_flush() {

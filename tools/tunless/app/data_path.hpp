@@ -78,6 +78,11 @@ private:
     void drain(wg::Outbox& out);
     void flush_tx();
     void schedule_tx_flush();
+    // Packets handed to lwIP between two ends of a batch are ACKed once (Stack::flush_acks):
+    // at the end of a UDP receive batch, or on the next loop turn for packets from elsewhere
+    // (relays, timers).
+    void open_ack_batch();
+    void close_ack_batch();
 
     io::EventLoop& loop_;
     wg::Device& device_;
@@ -90,6 +95,7 @@ private:
     wg::Outbox tx_out_;  // results of on_egress (lwIP output), flushed once per loop round
     std::vector<io::OutDatagram> batch_;
     bool tx_flush_posted_ = false;
+    bool ack_batch_open_ = false;
     std::uint64_t inject_failures_ = 0;
     std::uint64_t relay_drops_ = 0;
     std::uint64_t gate_drops_ = 0;
