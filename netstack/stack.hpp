@@ -87,6 +87,12 @@ struct LwipCounters {
     std::uint64_t udp_drops = 0;
     std::uint64_t tcp_drops = 0;
     std::uint64_t tcp_mem_errors = 0;
+    // How lost segments we sent were repaired (netstack/patches/lwip-tcp-tail-loss.patch;
+    // zero with an unpatched lwIP).
+    std::uint64_t tcp_fast_recoveries = 0;  // 3 duplicate ACKs or SACK evidence
+    std::uint64_t tcp_sack_resends = 0;     // segments SACK showed lost
+    std::uint64_t tcp_probes = 0;           // tail loss probes
+    std::uint64_t tcp_timeouts = 0;         // retransmission timeouts
     std::uint64_t heap_errors = 0;   // mem_malloc failures (budget or malloc)
     std::uint64_t pool_errors = 0;   // memp_malloc failures, all pool types
     std::size_t heap_used_bytes = 0;

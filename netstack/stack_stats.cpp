@@ -1,5 +1,6 @@
 // Stack::stats() and the StackAccess bridge: our counters plus lwIP's LWIP_STATS, summed.
 #include "lwip/memp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/stats.h"
 #include "netstack/port/port_state.hpp"
 #include "netstack/stack.hpp"
@@ -39,6 +40,12 @@ StackStats Stack::stats() const {
     l.udp_drops = s.udp.drop;
     l.tcp_drops = s.tcp.drop;
     l.tcp_mem_errors = s.tcp.memerr;
+#if TUNLESS_LWIP_TAIL_LOSS
+    l.tcp_fast_recoveries = tcp_loss_counters.fast_recoveries;
+    l.tcp_sack_resends = tcp_loss_counters.sack_resends;
+    l.tcp_probes = tcp_loss_counters.probes;
+    l.tcp_timeouts = tcp_loss_counters.timeouts;
+#endif
     l.heap_errors = s.mem.err;
     for (int i = 0; i < MEMP_MAX; ++i) {
         if (s.memp[i] != nullptr) {

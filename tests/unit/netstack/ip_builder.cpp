@@ -84,6 +84,15 @@ Bytes tcp_packet(const IpAddress& src, const IpAddress& dst, const TcpSegment& s
     if (seg.wscale) {
         opts.insert(opts.end(), {1, 3, 3, *seg.wscale});
     }
+    if (!seg.sack.empty()) {  // RFC 2018 §3: kind 5, 8 bytes per block, after two NOPs
+        opts.insert(opts.end(), {1, 1, 5, std::uint8_t(2 + 8 * seg.sack.size())});
+        for (const auto& [left, right] : seg.sack) {
+            std::uint8_t edge[8];
+            store_be32(edge, left);
+            store_be32(edge + 4, right);
+            opts.insert(opts.end(), edge, edge + 8);
+        }
+    }
     Bytes t(20, 0);
     store_be16(t.data(), seg.sport);
     store_be16(t.data() + 2, seg.dport);

@@ -42,6 +42,7 @@ struct TcpSegment {
     std::optional<std::uint16_t> mss;
     std::optional<std::uint8_t> wscale;
     bool sack_permitted = false;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sack;  // blocks [left, right), at most 4
     Bytes payload;
 };
 Bytes tcp_packet(const IpAddress& src, const IpAddress& dst, const TcpSegment& seg);

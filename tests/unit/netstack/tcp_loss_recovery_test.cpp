@@ -5,8 +5,10 @@
 // with the first hole (no delayed ACKs), as Linux does while out-of-order data is queued.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "tests/unit/netstack/handlers.hpp"
 #include "tests/unit/netstack/test_env.hpp"
@@ -33,6 +35,9 @@ struct Receiver {
     std::set<std::size_t> lose;       // indices (in new_segments order) lost on first sending
     std::vector<std::uint32_t> lost;  // their sequence numbers
     std::size_t retransmissions = 0;
+    std::size_t duplicates = 0;
+    std::size_t lose_retransmissions = 0;  // the next this many resent segments are lost too
+    bool sack = false;  // report out-of-order data in SACK blocks, as Linux does
 
     void ack() {
         ip::TcpSegment s;
@@ -42,7 +47,24 @@ struct Receiver {
         s.ack = rcv_nxt;
         s.flags = ip::kAck;
         s.window = 0xFFFF;  // scaled by 7: never the limit
+        if (sack) s.sack = sack_blocks();
         REQUIRE(env.inject(ip::tcp_packet(env.peer4, env.addr4, s)).has_value());
+    }
+
+    // The out-of-order data as merged ranges, highest first (at most 4 blocks fit).
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sack_blocks() const {
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks;
+        for (const auto& [seq, payload] : out_of_order) {
+            const auto end = seq + static_cast<std::uint32_t>(payload.size());
+            if (!blocks.empty() && blocks.back().second == seq) {
+                blocks.back().second = end;
+            } else {
+                blocks.emplace_back(seq, end);
+            }
+        }
+        std::reverse(blocks.begin(), blocks.end());
+        if (blocks.size() > 4) blocks.resize(4);
+        return blocks;
     }
 
     void deliver(std::uint32_t seq, const Bytes& payload) {
@@ -72,6 +94,13 @@ struct Receiver {
                 }
             } else {
                 ++retransmissions;
+                if (lose_retransmissions > 0) {
+                    --lose_retransmissions;
+                    continue;
+                }
+            }
+            if (seq + p.tcp.payload.size() <= rcv_nxt || out_of_order.count(seq) != 0) {
+                ++duplicates;  // data the receiver held already
             }
             deliver(seq, p.tcp.payload);
             ack();  // one ACK per segment: duplicates while a hole is open
@@ -88,7 +117,7 @@ struct Transfer {
     std::unique_ptr<Receiver> rx;
     std::size_t written = 0;
 
-    explicit Transfer(std::uint16_t port) {
+    explicit Transfer(std::uint16_t port, bool peer_sack_permitted = true) {
         env.sink.packets.clear();
         auto c = TcpConnection::connect(*env.stack, env.peer4, port, handler);
         REQUIRE(c.has_value());
@@ -98,6 +127,7 @@ struct Transfer {
         });
         REQUIRE(syns.size() == 1);
         peer = std::make_unique<ScriptedPeer>(env.peer4, port, env.addr4, syns[0].tcp.sport);
+        peer->sack_permitted = peer_sack_permitted;
         peer->accept_syn(syns[0]);
         REQUIRE(handler.connected == 1);
         peer->take();  // lwIP's ACK of our SYN/ACK
@@ -162,10 +192,11 @@ TEST_CASE("tcp loss recovery: a lost retransmission falls back to the RTO, then 
 }
 
 TEST_CASE("tcp loss recovery: a lost tail is resent after the 200 ms RTO floor, not 600+ ms") {
-    // Nothing after the loss raises a duplicate ACK, so only the timer helps. On a fast path
-    // (every RTT sample here is 0 ticks) lwIP's estimator never let RTTVAR fall below 3 ticks
-    // of 200 ms; the patch lets it decay and applies TCP_RTO_MIN_MS (lwipopts.h) instead.
-    Transfer t(9104);
+    // Nothing after the loss raises a duplicate ACK and the peer does not do SACK, so only the
+    // timer helps. On a fast path (every RTT sample here is 0 ticks) lwIP's estimator never let
+    // RTTVAR fall below 3 ticks of 200 ms; the patch lets it decay and applies TCP_RTO_MIN_MS
+    // (lwipopts.h) instead. (With SACK the probe below repairs this in ~10 ms.)
+    Transfer t(9104, /*peer_sack_permitted=*/false);
     t.env.advance(std::chrono::milliseconds(300));  // lwIP takes no RTT sample at tick 0
     const Bytes warmup = pattern(200 * 1024, 10);
     REQUIRE(t.run(warmup) == warmup);
@@ -188,6 +219,97 @@ TEST_CASE("tcp loss recovery: a lost tail is resent after the 200 ms RTO floor, 
     CHECK(waited <= std::chrono::milliseconds(300));  // floor 200 ms + one tick of 100 ms
     t.run(more);
     CHECK(t.rx->in_order == more);
+}
+TEST_CASE("tcp tail loss: with SACK, a lost tail is repaired by the probe after ~10 ms, not the RTO") {
+    // The case behind the benchmark's 100-200 ms gaps: the end of a flight is dropped, so no
+    // duplicate ACKs follow. The probe (RFC 8985 §7) resends the last segment; the peer's SACK
+    // of it shows the holes below, and all of them are resent at once.
+    NetEnv::get().advance(std::chrono::milliseconds(300));  // lwIP takes no RTT sample at tick 0
+    Transfer t(9105);
+    t.rx->sack = true;
+    const Bytes warmup = pattern(200 * 1024, 12);
+    REQUIRE(t.run(warmup) == warmup);
+    const std::size_t first = t.rx->new_segments;
+    t.rx->lose = {first, first + 1, first + 2, first + 3};
+    Bytes more = warmup;
+    const Bytes tail = pattern(4 * 1360, 13);
+    more.insert(more.end(), tail.begin(), tail.end());
+    t.run(more);
+    REQUIRE(t.rx->lost.size() == 4);
+    const auto step = std::chrono::milliseconds(2);
+    Duration waited{};
+    while (t.rx->in_order.size() < more.size() && waited < std::chrono::seconds(1)) {
+        t.env.advance(step, step);
+        waited += step;
+        t.run(more);
+    }
+    CHECK(t.rx->in_order == more);
+    CHECK(waited >= std::chrono::milliseconds(10));  // the probe timeout's floor
+    CHECK(waited <= std::chrono::milliseconds(30));  // far below the 200 ms RTO floor
+    CHECK(t.rx->retransmissions == 4);  // the probe (last segment) and the three holes below it
+    CHECK(t.rx->duplicates == 0);
+}
+
+TEST_CASE("tcp tail loss: with SACK, many holes in one flight are all resent in one round trip") {
+    Transfer t(9106);
+    t.rx->sack = true;
+    t.rx->lose = {60, 62, 64, 66, 68, 70, 72, 74};
+    const Bytes data = pattern(400 * 1024, 14);
+    const Bytes& got = t.run(data);
+    REQUIRE(t.rx->lost.size() == 8);
+    CHECK(got == data);
+    CHECK(t.rx->retransmissions == 8);  // each hole once, SACKed data never
+    CHECK(t.rx->duplicates == 0);
+}
+
+TEST_CASE("tcp tail loss: a probe into a flight that was only delayed resends one segment, no more") {
+    // No loss at all: the ACKs are late (the receiver withholds them past the probe timeout).
+    NetEnv::get().advance(std::chrono::milliseconds(300));
+    Transfer t(9107);
+    t.rx->sack = true;
+    const Bytes warmup = pattern(100 * 1024, 15);
+    REQUIRE(t.run(warmup) == warmup);
+    Bytes more = warmup;
+    const Bytes extra = pattern(20 * 1360, 16);
+    more.insert(more.end(), extra.begin(), extra.end());
+    t.conn->write(ByteView(more).subspan(t.written));
+    t.written = more.size();
+    auto held = t.env.take([&](const ip::Parsed& p) { return p.tcp.sport == t.rx->our_port; });
+    REQUIRE(!held.empty());
+    t.env.advance(std::chrono::milliseconds(20), std::chrono::milliseconds(2));  // probe fires
+    auto probes = t.env.take([&](const ip::Parsed& p) { return p.tcp.sport == t.rx->our_port; });
+    REQUIRE(probes.size() == 1);
+    CHECK(probes[0].tcp.seq == held.back().tcp.seq);  // the last segment in flight
+    // The originals arrive, then the probe as a duplicate: a plain cumulative ACK, no recovery.
+    t.env.sink.packets.clear();
+    for (auto& p : held) t.env.sink.packets.push_back(ip::tcp_packet(p.src, p.dst, p.tcp));
+    t.env.sink.packets.push_back(ip::tcp_packet(probes[0].src, probes[0].dst, probes[0].tcp));
+    const Bytes& got = t.run(more);
+    CHECK(got == more);
+    CHECK(t.rx->duplicates == 1);  // the probe itself
+}
+TEST_CASE("tcp tail loss: with SACK, a lost retransmission is resent after a probe timeout, not the RTO") {
+    NetEnv::get().advance(std::chrono::milliseconds(300));
+    Transfer t(9108);
+    t.rx->sack = true;
+    const auto timeouts_before = t.env.stack->stats().lwip.tcp_timeouts;
+    t.rx->lose = {60, 64};
+    t.rx->lose_retransmissions = 2;  // both resends are lost too: only a timer can notice
+    const Bytes data = pattern(300 * 1024, 17);
+    t.run(data);
+    REQUIRE(t.rx->lost.size() == 2);
+    REQUIRE(t.rx->lose_retransmissions == 0);
+    REQUIRE(t.rx->in_order.size() < data.size());
+    const auto step = std::chrono::milliseconds(2);
+    Duration waited{};
+    while (t.rx->in_order.size() < data.size() && waited < std::chrono::seconds(1)) {
+        t.env.advance(step, step);
+        waited += step;
+        t.run(data);
+    }
+    CHECK(t.rx->in_order == data);
+    CHECK(waited <= std::chrono::milliseconds(60));  // probe timeouts of 10-20 ms, not 200 ms
+    CHECK(t.env.stack->stats().lwip.tcp_timeouts == timeouts_before);
 }
 #endif
 

@@ -46,7 +46,7 @@ void ScriptedPeer::send_at(std::uint32_t seq, std::uint8_t flags, ByteView paylo
     if (flags & ip::kSyn) {
         s.mss = 1360;
         s.wscale = 7;
-        s.sack_permitted = true;
+        s.sack_permitted = sack_permitted;
     }
     s.payload.assign(payload.begin(), payload.end());
     auto& env = NetEnv::get();

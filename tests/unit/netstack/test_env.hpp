@@ -91,6 +91,7 @@ public:
     bool got_fin() const { return got_fin_; }
     bool got_rst() const { return got_rst_; }
     std::uint16_t window = 0xFFFF;  // our advertised window field (scaled by 7 after the SYN)
+    bool sack_permitted = true;     // offered in our SYN or SYN/ACK
 
 private:
     IpAddress peer_ip_;

@@ -46,6 +46,10 @@ std::vector<std::string> status_lines(const wg::Device& device, const io::UdpTra
             ss.injected_packets, ss.egress_packets, ss.dropped_total(), ss.tcp_connections,
             ss.lwip.heap_used_bytes, ss.lwip.heap_peak_bytes, ss.lwip.ip4_drops,
             ss.lwip.ip6_drops, ss.lwip.tcp_drops, ss.lwip.udp_drops, ss.lwip.icmp_drops));
+        lines.push_back(fmt::format(
+            "tcp loss repair: fast_recoveries={} sack_resends={} probes={} timeouts={}",
+            ss.lwip.tcp_fast_recoveries, ss.lwip.tcp_sack_resends, ss.lwip.tcp_probes,
+            ss.lwip.tcp_timeouts));
     }
     return lines;
 }
