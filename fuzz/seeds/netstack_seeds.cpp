@@ -50,8 +50,10 @@ std::optional<ip::Parsed> first_tcp_reply(ByteView input, const IpAddress& peer)
 // SYN, ACK of lwIP's SYN/ACK, data (echoed back), FIN: a whole inbound connection. With
 // `seq_wrap`, a one-octet segment 2^31 behind rcv_nxt follows the data (it made lwIP 2.1.3
 // assert; netstack/patches/lwip-tcp-seq-wrap.patch).
+// With `sack`, a duplicate ACK carrying SACK blocks (one partial, one past what lwIP sent)
+// follows the echo: the way into lwip-tcp-tail-loss.patch's option parser and scoreboard.
 Bytes inbound_session(const IpAddress& peer, const IpAddress& node, std::uint16_t sport,
-                      bool seq_wrap = false) {
+                      bool seq_wrap = false, bool sack = false) {
     Bytes input;
     ns::append_record(input, 0, ip::tcp_packet(peer, node, syn_with_options(sport, 1000)));
     const auto synack = first_tcp_reply(input, peer);
@@ -62,6 +64,12 @@ Bytes inbound_session(const IpAddress& peer, const IpAddress& node, std::uint16_
                       ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort, 1001, isn + 1, ip::kAck)));
     ns::append_record(input, 10, ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort, 1001,
                                                                     isn + 1, ip::kAck | ip::kPsh, hello)));
+    if (sack) {
+        auto dup = segment(sport, ns::kTcpPort, 1007, isn + 1, ip::kAck);
+        dup.sack = {{isn + 4, isn + 7}, {isn + 100, isn + 200}};
+        ns::append_record(input, 1, ip::tcp_packet(peer, node, dup));
+        ns::append_record(input, 30, ip::tcp_packet(peer, node, dup));  // after a probe timeout
+    }
     if (seq_wrap) {
         ns::append_record(input, 10, ip::tcp_packet(peer, node, segment(sport, ns::kTcpPort,
                                                                         1007u - 0x80000000u, isn + 1,
@@ -128,6 +136,7 @@ void write_netstack_seeds(Writer& w) {
     // Last: every connect takes the next ephemeral port, so a seed added above tcp4_outbound
     // would change the port that seed's SYN/ACK is addressed to.
     w.put("tcp6_session_seq_wrap", inbound_session(peer6, node6, 40004, true));
+    w.put("tcp4_session_sack", inbound_session(peer4, node4, 40005, false, true));
 }
 
 }  // namespace tunless::fuzz::seeds

@@ -189,7 +189,7 @@ unsigned short tunless_internet_checksum(const void* data, int len);
 #define TCP_SND_QUEUELEN                ((2 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS) /* init.c: >= 2*SND_BUF/MSS */
 #define TCP_SNDLOWAT                    (32 * 1024) /* netconn-only; must stay < 0xFFFF - 4*MSS (init.c) */
 #define TCP_SNDQUEUELOWAT               (TCP_SND_QUEUELEN / 2) /* netconn-only; lwIP's formula */
-#define TCP_WND_UPDATE_THRESHOLD        (4 * TCP_MSS) /* send a window update once consume() reopens 4 segments */
+#define TCP_WND_UPDATE_THRESHOLD        (TCP_WND / 4) /* pure window update per 64 KiB consumed (4 MSS when the peer is nearly out of window: netstack/patches/lwip-tcp-window-update.patch) */
 #define TCP_OVERSIZE                    TCP_MSS /* small writes fill one MSS-sized pbuf (needed by TX_SINGLE_PBUF) */
 #define TCP_QUEUE_OOSEQ                 1   /* keep out-of-order segments: loss recovery without full resend */
 #define TCP_OOSEQ_MAX_BYTES             TCP_WND /* never more than the window we advertised */

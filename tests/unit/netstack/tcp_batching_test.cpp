@@ -1,6 +1,7 @@
-// Two ways the netstack saves per-packet work in bulk transfers: ACKs batched per receive
-// batch (Stack::begin_ack_batch/flush_acks, netstack/patches/lwip-tcp-stretch-acks.patch) and
-// on_writable held back until a quarter of the send buffer is free.
+// Ways the netstack saves per-packet work in bulk transfers: ACKs batched per receive batch
+// (Stack::begin_ack_batch/flush_acks, netstack/patches/lwip-tcp-stretch-acks.patch), pure
+// window updates only when they matter (lwip-tcp-window-update.patch), and on_writable held
+// back until a quarter of the send buffer is free.
 #include <doctest/doctest.h>
 
 #include "tests/unit/netstack/handlers.hpp"
@@ -136,5 +137,28 @@ TEST_CASE("tcp: on_writable waits for a quarter of the send buffer, not for one 
     written += c.write(ByteView(data).subspan(written));
     CHECK(written == data.size());
 }
+
+#if TUNLESS_LWIP_STRETCH_ACKS  // with netstack/patches, which include the window-update one
+TEST_CASE("tcp: consuming part of a wide-open window sends no pure window update until 64 KiB") {
+    // lwip-tcp-window-update.patch: the data ACKs carry the window; a separate update only
+    // pays when it moves a lot (or when the peer is nearly out of window: tcp_inbound_test).
+    Accepted a(8606, 46006);
+    const Bytes data = pattern(100 * kMss, 26);
+    a.env.stack->begin_ack_batch();
+    for (std::size_t i = 0; i < 100; ++i) {
+        a.peer->send(ip::kAck | ip::kPsh, ByteView(data).subspan(i * kMss, kMss));
+    }
+    a.env.stack->flush_acks();
+    REQUIRE(a.acks().size() == 1);
+    auto& c = a.conn();
+    CHECK(c.consume(20 * 1024) == 20 * 1024);
+    CHECK(a.acks().empty());  // lwIP's default threshold (4 segments) sent one here
+    CHECK(c.consume(50 * 1024) == 50 * 1024);
+    const auto update = a.acks();
+    REQUIRE(update.size() == 1);
+    CHECK(update[0] == a.peer->seq());
+    CHECK(a.peer->lwip_window() >= 256 * 1024 - 100 * kMss + 70 * 1024 - 8);  // window scale 3
+}
+#endif
 
 }  // namespace tunless::test
