@@ -5,37 +5,26 @@
 #include <doctest/doctest.h>
 
 #include "tests/unit/netstack/handlers.hpp"
+#include "tests/unit/netstack/tcp_server_fixture.hpp"
 #include "tests/unit/netstack/test_env.hpp"
 
 namespace tunless::test {
 namespace {
 
 using net::TcpConnection;
-using net::TcpListener;
 
 constexpr std::size_t kMss = 1360;
 constexpr std::size_t kSendBuffer = 256 * 1024;  // TCP_SND_BUF in lwipopts.h
 
-struct Accepted {
-    NetEnv& env = NetEnv::get();
-    RecordingTcpHandler handler;
-    RecordingAcceptHandler acceptor;
-    std::unique_ptr<TcpListener> listener;
+// A connection accepted from a ScriptedPeer that has completed its handshake.
+struct Accepted : TcpServerFixture {
     std::unique_ptr<ScriptedPeer> peer;
 
-    Accepted(std::uint16_t port, std::uint16_t peer_port) {
-        env.sink.packets.clear();
-        acceptor.handler = &handler;
-        TcpListener::Options options;
-        options.port = port;
-        auto l = TcpListener::listen(*env.stack, options, acceptor);
-        REQUIRE(l.has_value());
-        listener = std::move(l.value());
+    Accepted(std::uint16_t port, std::uint16_t peer_port) : TcpServerFixture(port) {
         peer = std::make_unique<ScriptedPeer>(env.peer4, peer_port, env.addr4, port);
         peer->handshake();
         REQUIRE(acceptor.accepted.size() == 1);
     }
-    TcpConnection& conn() { return *acceptor.accepted[0]; }
 
     // lwIP's pure ACKs to the peer since the last call, as acknowledgment numbers.
     std::vector<std::uint32_t> acks() {

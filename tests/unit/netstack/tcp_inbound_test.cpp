@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/unit/netstack/handlers.hpp"
+#include "tests/unit/netstack/tcp_server_fixture.hpp"
 #include "tests/unit/netstack/test_env.hpp"
 
 namespace tunless::test {
@@ -13,27 +14,7 @@ using net::TcpListener;
 
 constexpr std::size_t kWindow = 256 * 1024;  // TCP_WND in lwipopts.h
 
-struct Fixture {
-    NetEnv& env = NetEnv::get();
-    RecordingTcpHandler handler;
-    RecordingAcceptHandler acceptor;
-    std::unique_ptr<TcpListener> listener;
-
-    explicit Fixture(std::uint16_t port, std::uint32_t max_connections = 8) {
-        env.sink.packets.clear();
-        acceptor.handler = &handler;
-        TcpListener::Options options;
-        options.port = port;
-        options.max_connections = max_connections;
-        auto l = TcpListener::listen(*env.stack, options, acceptor);
-        REQUIRE(l.has_value());
-        listener = std::move(l.value());
-    }
-    TcpConnection& conn(std::size_t i = 0) {
-        REQUIRE(acceptor.accepted.size() > i);
-        return *acceptor.accepted[i];
-    }
-};
+using Fixture = TcpServerFixture;
 
 Bytes read_all(TcpConnection& c) {
     Bytes out(c.readable_bytes());
