@@ -29,17 +29,25 @@ HostResolver::HostResolver(EventLoop& loop, HostResolverConfig config)
 
 HostResolver::~HostResolver() {
     if (timer_ != kNoTimer) loop_.cancel_timer(timer_);
-    // What glibc still runs now is leaked on purpose (only at shutdown or reload).
+    free_finished(outliving());
+    // A request glibc cannot cancel must outlive us: its helper thread still writes into `cb`.
     auto drop = [](std::unique_ptr<Lookup>& l) {
         if (!l->started) return;
         if (::gai_cancel(&l->cb) == EAI_NOTCANCELED && ::gai_error(&l->cb) == EAI_INPROGRESS) {
-            (void)l.release();
+            l->done = nullptr;
+            outliving().push_back(std::move(l));
         } else if (::gai_error(&l->cb) == 0 && l->cb.ar_result != nullptr) {
             ::freeaddrinfo(l->cb.ar_result);
         }
     };
     for (auto& [id, l] : lookups_) drop(l);
     for (auto& o : orphans_) drop(o);
+}
+
+HostResolver::LookupList& HostResolver::outliving() {
+    // Never destroyed: glibc's threads may still write into these while the process exits.
+    static auto* list = new LookupList();
+    return *list;
 }
 
 HostResolver::RequestId HostResolver::submit(std::string_view name, HostQuery query,
@@ -121,13 +129,18 @@ void HostResolver::poll() {
 }
 
 void HostResolver::reap() {
-    for (auto it = orphans_.begin(); it != orphans_.end();) {
+    free_finished(orphans_);
+    free_finished(outliving());
+}
+
+void HostResolver::free_finished(LookupList& list) {
+    for (auto it = list.begin(); it != list.end();) {
         if (::gai_error(&(*it)->cb) == EAI_INPROGRESS) {
             ++it;
             continue;
         }
         if ((*it)->cb.ar_result != nullptr) ::freeaddrinfo((*it)->cb.ar_result);
-        it = orphans_.erase(it);
+        it = list.erase(it);
     }
 }
 

@@ -78,11 +78,16 @@ private:
     Result<std::vector<IpAddress>> outcome(Lookup& l);
     void release(std::unique_ptr<Lookup>& l);
     void reap();
+    using LookupList = std::vector<std::unique_ptr<Lookup>>;
+    static void free_finished(LookupList& list);
+    // Requests glibc still ran when their resolver was destroyed (shutdown, reload): owned
+    // here, process-wide, until a later resolver finds them finished.
+    static LookupList& outliving();
 
     EventLoop& loop_;
     HostResolverConfig config_;
     std::map<RequestId, std::unique_ptr<Lookup>> lookups_;  // refused ones too; id order
-    std::vector<std::unique_ptr<Lookup>> orphans_;  // abandoned while glibc still runs them
+    LookupList orphans_;  // abandoned while glibc still runs them
     std::size_t active_ = 0;                        // started ones in lookups_
     RequestId next_id_ = 1;
     TimerId timer_ = kNoTimer;
