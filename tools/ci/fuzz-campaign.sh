@@ -31,10 +31,7 @@ fi
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-    mapfile -t names < <(sed -n 's/^all=(\(.*\))$/\1/p' "$top/tools/ci/fuzz-smoke.sh" | tr ' ' '\n')
-    for t in dns_message packet_filter control_noise derp_frames tailcfg_map h2_client disco; do
-        [ -f "$top/fuzz/${t}_fuzz.cpp" ] && names+=("$t")
-    done
+    mapfile -t names < <("$top/tools/ci/fuzz-smoke.sh" --list)
 fi
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     FUZZ_SECONDS=1 "$top/tools/ci/fuzz-smoke.sh" "${names[@]}" >/dev/null \

@@ -22,6 +22,8 @@ all=(wg_message wg_device wg_data netstack_ip socks5 http_proxy proxy_protocol c
 for t in packet_filter control_noise derp_frames tailcfg_map h2_client disco; do
     [ -f "$top/fuzz/${t}_fuzz.cpp" ] && all+=("$t")
 done
+# --list: the target names, one per line (tools/ci/fuzz-campaign.sh uses the same list).
+if [ "${1:-}" = --list ]; then printf '%s\n' "${all[@]}"; exit 0; fi
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 
