@@ -21,6 +21,7 @@
 #include "core/crypto/x25519.hpp"
 #include "core/tailnet/derp_client_session.hpp"
 #include "core/tailnet/derp_frames.hpp"
+#include "fuzz/fixed_key_pair.hpp"
 #include "fuzz/fuzz_input.hpp"
 #include "fuzz/split_schedule.hpp"
 #include "tests/support/test_rng.hpp"
@@ -32,16 +33,9 @@ using namespace tunless::fuzz;
 using namespace tunless::tailnet;
 using namespace std::chrono_literals;
 
-crypto::PrivateKey fixed_key(std::uint8_t seed) {
-    test::SeededRng rng(seed);
-    return crypto::generate_private_key(rng);
-}
-
 struct Keys {
-    crypto::PrivateKey node = fixed_key(1);
-    crypto::PublicKey node_pub = crypto::public_key_from_private(node);
-    crypto::PrivateKey server = fixed_key(2);
-    crypto::PublicKey server_pub = crypto::public_key_from_private(server);
+    FixedKeyPair node{1};
+    FixedKeyPair server{2};
 };
 
 void append_frame(Bytes& out, std::uint8_t type, ByteView payload) {
@@ -52,7 +46,7 @@ void append_frame(Bytes& out, std::uint8_t type, ByteView payload) {
 void append_sealed_info(Bytes& out, const Keys& k, ByteView json) {
     Bytes p(derp::kNonceLen + derp::kBoxOverhead + json.size());
     check(crypto_box_easy(p.data() + derp::kNonceLen, json.data(), json.size(), p.data(),
-                          k.node_pub.bytes.data(), k.server.data()) == 0,
+                          k.node.pub.bytes.data(), k.server.priv.data()) == 0,
           "sealing ServerInfo failed");
     append_frame(out, derp::kServerInfo, p);
 }
@@ -67,7 +61,7 @@ struct Run {
 Run run(const Keys& k, bool home, ByteView stream, const std::vector<std::size_t>& cuts) {
     test::SeededRng rng(3);
     const Instant t0 = Instant{} + 1h;
-    DerpClientSession s(k.node, rng, home, t0);
+    DerpClientSession s(k.node.priv, rng, home, t0);
     Run r;
     std::size_t prev = 0;
     std::vector<std::size_t> ends = cuts;
@@ -88,7 +82,7 @@ Run run(const Keys& k, bool home, ByteView stream, const std::vector<std::size_t
     }
     check(r.packets == s.stats().packets_received, "packet counter");
     Bytes pkt(1 + stream.size() % 2000, 0x45);
-    const bool sent = s.send_packet(k.server_pub, pkt, r.out).has_value();
+    const bool sent = s.send_packet(k.server.pub, pkt, r.out).has_value();
     check(sent == s.is_connected(), "send_packet verdict differs from the session state");
     for (Duration d : {69s, 70s, 119s, 120s}) {
         const Instant deadline = s.next_deadline();
@@ -132,7 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Bytes stream;
     if (flags & 1) {
         Bytes p(derp::kMagic.begin(), derp::kMagic.end());
-        p.insert(p.end(), keys.server_pub.bytes.begin(), keys.server_pub.bytes.end());
+        p.insert(p.end(), keys.server.pub.bytes.begin(), keys.server.pub.bytes.end());
         append_frame(stream, derp::kServerKey, p);
     }
     if (flags & 2) {

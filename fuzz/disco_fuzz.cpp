@@ -21,6 +21,7 @@
 #include "core/crypto/init.hpp"
 #include "core/crypto/x25519.hpp"
 #include "core/tailnet/disco.hpp"
+#include "fuzz/fixed_key_pair.hpp"
 #include "fuzz/fuzz_input.hpp"
 #include "tests/support/test_rng.hpp"
 
@@ -30,29 +31,20 @@ using namespace tunless;
 using namespace tunless::fuzz;
 using namespace tunless::tailnet;
 
-crypto::PrivateKey fixed_key(std::uint8_t seed) {
-    test::SeededRng rng(seed);
-    return crypto::generate_private_key(rng);
-}
-
 struct Keys {
-    crypto::PrivateKey us = fixed_key(1);
-    crypto::PublicKey us_pub = crypto::public_key_from_private(us);
-    crypto::PrivateKey peer = fixed_key(2);
-    crypto::PublicKey peer_pub = crypto::public_key_from_private(peer);
-    crypto::PrivateKey stranger = fixed_key(3);
-    crypto::PublicKey stranger_pub = crypto::public_key_from_private(stranger);
+    FixedKeyPair us{1};
+    FixedKeyPair peer{2};
+    FixedKeyPair stranger{3};
 };
 
-Bytes seal_raw(ByteView payload, const crypto::PrivateKey& from, const crypto::PublicKey& from_pub,
-               const crypto::PublicKey& to) {
+Bytes seal_raw(ByteView payload, const FixedKeyPair& from, const crypto::PublicKey& to) {
     Bytes out(kDiscoHeaderLen + kDiscoBoxOverhead + payload.size());
     std::copy(kDiscoMagic.begin(), kDiscoMagic.end(), out.begin());
-    std::copy(from_pub.bytes.begin(), from_pub.bytes.end(), out.begin() + kDiscoMagic.size());
+    std::copy(from.pub.bytes.begin(), from.pub.bytes.end(), out.begin() + kDiscoMagic.size());
     std::uint8_t* nonce = out.data() + kDiscoMagic.size() + kDiscoKeyLen;
     for (std::size_t i = 0; i < kDiscoNonceLen; ++i) nonce[i] = static_cast<std::uint8_t>(i * 7);
     check(crypto_box_easy(out.data() + kDiscoHeaderLen, payload.data(), payload.size(), nonce,
-                          to.bytes.data(), from.data()) == 0,
+                          to.bytes.data(), from.priv.data()) == 0,
           "sealing a payload failed");
     return out;
 }
@@ -77,12 +69,12 @@ void check_reserialize(std::size_t payload_len, const DiscoMessage& m) {
 
 void check_answer(const Keys& k, const OpenedDisco& opened, std::uint16_t region) {
     test::SeededRng rng(4);
-    auto reply = answer_ping_via_derp(opened, region, k.us, k.us_pub, rng);
+    auto reply = answer_ping_via_derp(opened, region, k.us.priv, k.us.pub, rng);
     const auto* ping = std::get_if<DiscoPing>(&opened.message);
     check(reply.has_value() == (ping != nullptr), "only pings are answered");
     if (!reply) return;
-    const crypto::PublicKey us_pub = k.us_pub;
-    auto pong = open_disco(*reply, k.peer,
+    const crypto::PublicKey us_pub = k.us.pub;
+    auto pong = open_disco(*reply, k.peer.priv,
                            [&us_pub](const crypto::PublicKey& key) { return key == us_pub; });
     check(pong.has_value(), "the peer cannot open our pong");
     const auto* p = std::get_if<DiscoPong>(&pong->message);
@@ -112,8 +104,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool stranger = sealed && (flags & 2) != 0;
     bool tampered = false;
     if (sealed) {
-        packet = stranger ? seal_raw(rest, keys.stranger, keys.stranger_pub, keys.us_pub)
-                          : seal_raw(rest, keys.peer, keys.peer_pub, keys.us_pub);
+        packet = stranger ? seal_raw(rest, keys.stranger, keys.us.pub)
+                          : seal_raw(rest, keys.peer, keys.us.pub);
         if (flags & 4) {
             const std::size_t box_at = kDiscoMagic.size() + kDiscoKeyLen;
             packet[box_at + flip_at % (packet.size() - box_at)] ^= 0x01;
@@ -124,8 +116,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     const ExactCopy wire{ByteView(packet)};
-    const crypto::PublicKey peer_pub = keys.peer_pub;
-    auto opened = open_disco(wire.view(), keys.us,
+    const crypto::PublicKey peer_pub = keys.peer.pub;
+    auto opened = open_disco(wire.view(), keys.us.priv,
                              [&peer_pub](const crypto::PublicKey& k) { return k == peer_pub; });
     if (!looks_like_disco(wire.view())) {
         check(!opened && opened.error().code == Errc::kInvalidArgument, "non-disco verdict");
@@ -140,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     if (!opened) return 0;
-    check(opened->sender == keys.peer_pub, "opened a box from someone else");
+    check(opened->sender == keys.peer.pub, "opened a box from someone else");
     check(kind_of(opened->message) <= 2, "variant index");
     if (!sealed || (!tampered && !stranger)) {
         // The box is exactly as long as the plaintext payload plus the tag.

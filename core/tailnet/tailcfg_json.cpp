@@ -182,50 +182,60 @@ Result<const Value*> get_object(const Value& obj, std::string_view name) {
     return v;
 }
 
-Status get_string_list(const Value& obj, std::string_view name, std::size_t max,
-                       std::vector<std::string>& out) {
+namespace {
+
+// The walk the list getters share: checks the member's type and length, reports whether it was
+// present, and hands each element's text to `take`, which may reject it.
+template <typename Take>
+Status for_each_string(const Value& obj, std::string_view name, std::size_t max, const char* want,
+                       bool& present, Take&& take) {
     auto arr = get_array(obj, name, max);
     if (!arr) return arr.error();
-    out.clear();
-    if (*arr == nullptr) return {};
+    present = *arr != nullptr;
+    if (!present) return {};
     for (const Value& e : (*arr)->GetArray()) {
-        if (!e.IsString()) return type_error(name, "an array of strings");
-        out.emplace_back(e.GetString(), e.GetStringLength());
+        if (!e.IsString()) return type_error(name, want);
+        if (Status s = take(as_view(e)); !s) return s;
     }
     return {};
+}
+
+}  // namespace
+
+Status get_string_list(const Value& obj, std::string_view name, std::size_t max,
+                       std::vector<std::string>& out) {
+    out.clear();
+    bool present = false;
+    return for_each_string(obj, name, max, "an array of strings", present,
+                           [&](std::string_view text) -> Status {
+                               out.emplace_back(text);
+                               return {};
+                           });
 }
 
 Status get_endpoints(const Value& obj, std::string_view name, std::size_t max,
                      std::vector<Endpoint>& out, bool& present) {
-    auto arr = get_array(obj, name, max);
-    if (!arr) return arr.error();
     out.clear();
-    present = *arr != nullptr;
-    if (!present) return {};
-    for (const Value& e : (*arr)->GetArray()) {
-        if (!e.IsString()) return type_error(name, "an array of \"ip:port\" strings");
-        if (auto ep = Endpoint::parse_numeric(as_view(e))) out.push_back(*ep);
-    }
-    return {};
+    return for_each_string(obj, name, max, "an array of \"ip:port\" strings", present,
+                           [&](std::string_view text) -> Status {
+                               if (auto ep = Endpoint::parse_numeric(text)) out.push_back(*ep);
+                               return {};
+                           });
 }
 
 Status get_prefixes(const Value& obj, std::string_view name, std::size_t max,
                     std::vector<IpPrefix>& out, bool& present) {
-    auto arr = get_array(obj, name, max);
-    if (!arr) return arr.error();
     out.clear();
-    present = *arr != nullptr;
-    if (!present) return {};
-    for (const Value& e : (*arr)->GetArray()) {
-        if (!e.IsString()) return type_error(name, "an array of prefix strings");
-        const std::string_view text = as_view(e);
-        // netip.Prefix text always carries "/bits"; a bare address is malformed for Go.
-        const auto p = text.find('/') == std::string_view::npos ? std::nullopt
-                                                                 : IpPrefix::parse(text);
-        if (!p) return type_error(name, "IP prefixes (\"100.64.0.1/32\")");
-        out.push_back(*p);
-    }
-    return {};
+    return for_each_string(
+        obj, name, max, "an array of prefix strings", present,
+        [&](std::string_view text) -> Status {
+            // netip.Prefix text always carries "/bits"; a bare address is malformed for Go.
+            const auto p = text.find('/') == std::string_view::npos ? std::nullopt
+                                                                     : IpPrefix::parse(text);
+            if (!p) return type_error(name, "IP prefixes (\"100.64.0.1/32\")");
+            out.push_back(*p);
+            return {};
+        });
 }
 
 }  // namespace tunless::tailnet::json

@@ -1,16 +1,14 @@
 // ControlSession against an in-test control server: the fixed Noise vectors of
 // control_noise_test (independent Python responder) for the handshake, an nghttp2 server
-// session for HTTP/2. It checks the request bytes, the error paths and the deadlines on a fake
-// clock; the interop proof against the independent fake headscale is
+// session for HTTP/2 (h2_test_server.hpp). It checks the request bytes, the error paths and the
+// deadlines on a fake clock; the interop proof against the independent fake headscale is
 // tests/unit/tailnet_app/control_client_test.cpp.
 #include "core/tailnet/control_session.hpp"
 
 #include <doctest/doctest.h>
-#include <nghttp2/nghttp2.h>
 #include <sodium.h>
 
 #include <cstring>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -18,6 +16,7 @@
 #include "core/crypto/init.hpp"
 #include "core/tailnet/capability_version.hpp"
 #include "tests/support/test_rng.hpp"
+#include "tests/unit/tailnet/h2_test_server.hpp"
 #include "tests/unit/tailnet/noise_vectors.hpp"
 
 using namespace tunless;
@@ -65,27 +64,11 @@ std::unique_ptr<ControlSession> make_session(ControlSessionConfig c = config()) 
     return std::move(s.value());
 }
 
-// The server end: Noise records <-> an nghttp2 server session.
+// The server end: Noise records <-> an in-memory HTTP/2 server.
 class FakeControl {
 public:
-    struct Request {
-        std::map<std::string, std::string> headers;
-        std::string body;
-        bool complete = false;
-    };
-
     FakeControl()
-        : chan_(crypto::SymmetricKey(hex(kK2)), crypto::SymmetricKey(hex(kK1)), hash(), 130) {
-        nghttp2_session_callbacks* cb = nullptr;
-        REQUIRE(nghttp2_session_callbacks_new(&cb) == 0);
-        nghttp2_session_callbacks_set_on_header_callback(cb, &on_header);
-        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &on_data);
-        nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &on_frame);
-        REQUIRE(nghttp2_session_server_new(&s_, cb, this) == 0);
-        nghttp2_session_callbacks_del(cb);
-        REQUIRE(nghttp2_submit_settings(s_, NGHTTP2_FLAG_NONE, nullptr, 0) == 0);
-    }
-    ~FakeControl() { nghttp2_session_del(s_); }
+        : chan_(crypto::SymmetricKey(hex(kK2)), crypto::SymmetricKey(hex(kK1)), hash(), 130) {}
 
     // 101 + Noise response + a record with the early payload and the server SETTINGS.
     Bytes hello() {
@@ -96,106 +79,38 @@ public:
         Bytes early = {0xff, 0xff, 0xff, 'T', 'S', 0, 0, 0, static_cast<std::uint8_t>(json.size())};
         early.insert(early.end(), json.begin(), json.end());
         REQUIRE(chan_.seal(early, out));
-        Bytes h2 = take_h2();
+        Bytes h2 = h2_.take();
         REQUIRE(chan_.seal(h2, out));
         return out;
     }
     void from_client(ByteView records) {
         Bytes plain;
         REQUIRE(chan_.open(records, plain));
-        REQUIRE(nghttp2_session_mem_recv(s_, plain.data(), plain.size()) ==
-                static_cast<ssize_t>(plain.size()));
+        REQUIRE(h2_.feed(plain) == static_cast<int>(plain.size()));
     }
     Bytes to_client() {
         Bytes out;
-        Bytes h2 = take_h2();
+        Bytes h2 = h2_.take();
         if (!h2.empty()) REQUIRE(chan_.seal(h2, out));
         return out;
     }
     void respond(std::int32_t id, const char* status, std::string body, bool end = true) {
-        bodies_[id] = {std::move(body), end};
-        nghttp2_nv nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(":status")),
-                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(status)), 7,
-                      std::strlen(status), NGHTTP2_NV_FLAG_NONE};
-        nghttp2_data_provider prd{};
-        prd.read_callback = &read_body;
-        REQUIRE(nghttp2_submit_response(s_, id, &nv, 1, &prd) == 0);
+        h2_.respond(id, status, {}, std::move(body), end);
     }
-    void push(std::int32_t id, std::string more) {
-        bodies_[id].pending += more;
-        (void)nghttp2_session_resume_data(s_, id);
-    }
-    // The id of the latest request to `path`.
-    std::int32_t last(std::string_view path) const {
-        std::int32_t id = 0;
-        for (const auto& [i, r] : requests) {
-            auto it = r.headers.find(":path");
-            if (it != r.headers.end() && it->second == path) id = i;
-        }
-        return id;
-    }
-
-    std::map<std::int32_t, Request> requests;
+    void push(std::int32_t id, std::string more) { h2_.push(id, std::move(more)); }
+    std::int32_t last(std::string_view path) const { return h2_.last(path); }
+    const test::H2TestServer::Request& request(std::int32_t id) { return h2_.requests[id]; }
 
 private:
-    struct Body {
-        std::string pending;
-        bool end = true;
-    };
     static HandshakeHash hash() {
         HandshakeHash h{};
         const Bytes b = hex(kHandshakeHash);
         std::copy(b.begin(), b.end(), h.begin());
         return h;
     }
-    Bytes take_h2() {
-        Bytes out;
-        for (;;) {
-            const std::uint8_t* p = nullptr;
-            const auto n = nghttp2_session_mem_send(s_, &p);
-            REQUIRE(n >= 0);
-            if (n == 0) return out;
-            out.insert(out.end(), p, p + n);
-        }
-    }
-    static FakeControl& self(void* ud) { return *static_cast<FakeControl*>(ud); }
-    static int on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n,
-                         std::size_t nl, const std::uint8_t* v, std::size_t vl, std::uint8_t,
-                         void* ud) {
-        self(ud).requests[f->hd.stream_id].headers[text({n, nl})] = text({v, vl});
-        return 0;
-    }
-    static int on_data(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* d,
-                       std::size_t len, void* ud) {
-        self(ud).requests[id].body += text({d, len});
-        return 0;
-    }
-    static int on_frame(nghttp2_session*, const nghttp2_frame* f, void* ud) {
-        if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
-            (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-            self(ud).requests[f->hd.stream_id].complete = true;
-        }
-        return 0;
-    }
-    static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t len,
-                             std::uint32_t* flags, nghttp2_data_source*, void* ud) {
-        Body& b = self(ud).bodies_[id];
-        const std::size_t n = std::min(len, b.pending.size());
-        std::memcpy(buf, b.pending.data(), n);
-        b.pending.erase(0, n);
-        if (b.pending.empty()) {
-            if (b.end) {
-                *flags |= NGHTTP2_DATA_FLAG_EOF;
-            } else if (n == 0) {
-                return NGHTTP2_ERR_DEFERRED;
-            }
-        }
-        return static_cast<ssize_t>(n);
-    }
 
     ControlChannel chan_;
-    nghttp2_session* s_ = nullptr;
-    std::map<std::int32_t, Body> bodies_;
+    test::H2TestServer h2_;
 };
 
 // One framed map message: uint32 LITTLE-endian length + JSON (tailscale.md §3.2).
@@ -228,7 +143,7 @@ struct Harness {
         return st;
     }
     Status pump() { return deliver(server.to_client()); }
-    std::string body(std::string_view path) { return server.requests[server.last(path)].body; }
+    std::string body(std::string_view path) { return server.request(server.last(path)).body; }
     Status answer(std::string_view path, const char* status, std::string body, bool end = true) {
         server.respond(server.last(path), status, std::move(body), end);
         return pump();
@@ -396,9 +311,9 @@ TEST_CASE("control session: pre-auth registration, map poll, keep-alives and the
     CHECK(contains(reg, R"("NodeKey":"nodekey:1111)"));
     CHECK(contains(reg, R"("Hostname":"unit")"));
     CHECK(!contains(reg, "Followup"));
-    const auto& headers = h.server.requests[h.server.last("/machine/register")].headers;
-    CHECK(headers.at(":method") == "POST");
-    CHECK(headers.at("content-type") == "application/json");
+    const auto& reg_request = h.server.request(h.server.last("/machine/register"));
+    CHECK(reg_request.header(":method") == "POST");
+    CHECK(reg_request.header("content-type") == "application/json");
 
     h.to_polling();
     REQUIRE(h.events.size() == 2);
@@ -540,7 +455,7 @@ TEST_CASE("control session: lite updates") {
     REQUIRE(h.session->send_lite_update(h.clock.now_mono(), lite, out, h.events));
     h.server.from_client(out);
     const std::int32_t id = h.server.last("/machine/map");
-    const std::string body = h.server.requests[id].body;
+    const std::string body = h.server.request(id).body;
     CHECK(contains(body, R"("OmitPeers":true)"));
     CHECK(contains(body, R"("PreferredDERP":999)"));
     CHECK(!contains(body, "Stream"));
@@ -554,7 +469,7 @@ TEST_CASE("control session: lite updates") {
     REQUIRE(h.answer("/machine/map", "200", "", true));  // headscale: bare 200
     const std::int32_t id2 = h.server.last("/machine/map");
     CHECK(id2 > id);
-    CHECK(contains(h.server.requests[id2].body, R"("PreferredDERP":998)"));
+    CHECK(contains(h.server.request(id2).body, R"("PreferredDERP":998)"));
     CHECK(h.session->lite_updates_sent() == 2);
     CHECK(h.session->is_polling());
 }

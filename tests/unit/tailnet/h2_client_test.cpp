@@ -1,6 +1,6 @@
-// H2Client against a real nghttp2 server session in memory: the server side is written here
-// with nghttp2_session_server_new + mem_recv/mem_send, so both directions are genuine HTTP/2
-// (HPACK with Huffman and the dynamic table, flow control, RST_STREAM, GOAWAY, PING).
+// H2Client against a real nghttp2 server session in memory (h2_test_server.hpp), so both
+// directions are genuine HTTP/2 (HPACK with Huffman and the dynamic table, flow control,
+// RST_STREAM, GOAWAY, PING).
 #include "core/tailnet/h2_client.hpp"
 
 #include <doctest/doctest.h>
@@ -13,162 +13,16 @@
 #include <string>
 
 #include "tests/support/test_rng.hpp"
+#include "tests/unit/tailnet/h2_test_server.hpp"
 
 using namespace tunless;
 using namespace tunless::tailnet;
+using tunless::test::H2TestServer;
 
 namespace {
 
 std::string text(ByteView v) { return {reinterpret_cast<const char*>(v.data()), v.size()}; }
 Bytes bytes(std::string_view s) { return {s.begin(), s.end()}; }
-
-// A minimal HTTP/2 server: records requests, answers what the test tells it to.
-class TestServer {
-public:
-    struct Request {
-        H2Headers headers;  // including pseudo-headers, in arrival order
-        std::string body;
-        bool complete = false;
-        std::string header(std::string_view name) const {
-            for (const auto& [n, v] : headers) {
-                if (n == name) return v;
-            }
-            return {};
-        }
-    };
-
-    TestServer() {
-        nghttp2_session_callbacks* cb = nullptr;
-        REQUIRE(nghttp2_session_callbacks_new(&cb) == 0);
-        nghttp2_session_callbacks_set_on_header_callback(cb, &on_header);
-        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &on_data);
-        nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &on_frame_recv);
-        nghttp2_session_callbacks_set_on_stream_close_callback(cb, &on_stream_close);
-        REQUIRE(nghttp2_session_server_new(&s_, cb, this) == 0);
-        nghttp2_session_callbacks_del(cb);
-        const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100}};
-        REQUIRE(nghttp2_submit_settings(s_, NGHTTP2_FLAG_NONE, iv, 1) == 0);
-    }
-    ~TestServer() { nghttp2_session_del(s_); }
-    TestServer(const TestServer&) = delete;
-    TestServer& operator=(const TestServer&) = delete;
-
-    int feed(ByteView in) {
-        return static_cast<int>(nghttp2_session_mem_recv(s_, in.data(), in.size()));
-    }
-    Bytes take() {
-        Bytes out;
-        for (;;) {
-            const std::uint8_t* p = nullptr;
-            const auto n = nghttp2_session_mem_send(s_, &p);
-            REQUIRE(n >= 0);
-            if (n == 0) return out;
-            out.insert(out.end(), p, p + n);
-        }
-    }
-
-    // Response head now; body through a deferred provider fed by push()/finish().
-    void respond(std::int32_t id, const char* status, H2Headers extra = {},
-                 std::string body = {}, bool end = true) {
-        Body& b = bodies_[id];
-        b.pending = std::move(body);
-        b.end = end;
-        std::vector<nghttp2_nv> nva{nv(":status", status)};
-        for (const auto& [n, v] : extra) nva.push_back(nv(n, v));
-        nghttp2_data_provider prd{};
-        prd.read_callback = &read_body;
-        REQUIRE(nghttp2_submit_response(s_, id, nva.data(), nva.size(), &prd) == 0);
-    }
-    void push(std::int32_t id, std::string more) {
-        bodies_[id].pending += more;
-        (void)nghttp2_session_resume_data(s_, id);
-    }
-    void finish(std::int32_t id) {
-        bodies_[id].end = true;
-        (void)nghttp2_session_resume_data(s_, id);
-    }
-    void informational(std::int32_t id, const char* status) {
-        nghttp2_nv h = nv(":status", status);
-        REQUIRE(nghttp2_submit_headers(s_, NGHTTP2_FLAG_NONE, id, nullptr, &h, 1, nullptr) == 0);
-    }
-    void reset(std::int32_t id, std::uint32_t code) {
-        REQUIRE(nghttp2_submit_rst_stream(s_, NGHTTP2_FLAG_NONE, id, code) == 0);
-    }
-    void goaway(std::int32_t last_id, std::uint32_t code) {
-        REQUIRE(nghttp2_submit_goaway(s_, NGHTTP2_FLAG_NONE, last_id, code, nullptr, 0) == 0);
-    }
-    void ping() { REQUIRE(nghttp2_submit_ping(s_, NGHTTP2_FLAG_NONE, nullptr) == 0); }
-    std::int32_t stream_remote_window(std::int32_t id) {
-        return nghttp2_session_get_stream_remote_window_size(s_, id);
-    }
-    std::int32_t connection_remote_window() { return nghttp2_session_get_remote_window_size(s_); }
-
-    std::map<std::int32_t, Request> requests;
-    std::map<std::int32_t, std::uint32_t> rst_received;  // stream -> error code
-    std::map<std::int32_t, std::uint32_t> closed;
-    int settings_acks = 0;
-    int ping_acks = 0;
-    int window_updates = 0;
-
-private:
-    struct Body {
-        std::string pending;
-        bool end = true;
-    };
-    static nghttp2_nv nv(std::string_view n, std::string_view v) {
-        return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
-                reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                NGHTTP2_NV_FLAG_NONE};
-    }
-    static TestServer& self(void* ud) { return *static_cast<TestServer*>(ud); }
-    static int on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n,
-                         std::size_t nl, const std::uint8_t* v, std::size_t vl, std::uint8_t,
-                         void* ud) {
-        self(ud).requests[f->hd.stream_id].headers.emplace_back(text({n, nl}), text({v, vl}));
-        return 0;
-    }
-    static int on_data(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* d,
-                       std::size_t len, void* ud) {
-        self(ud).requests[id].body += text({d, len});
-        return 0;
-    }
-    static int on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* ud) {
-        TestServer& t = self(ud);
-        if (f->hd.type == NGHTTP2_SETTINGS && (f->hd.flags & NGHTTP2_FLAG_ACK)) ++t.settings_acks;
-        if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) ++t.ping_acks;
-        if (f->hd.type == NGHTTP2_WINDOW_UPDATE) ++t.window_updates;
-        if (f->hd.type == NGHTTP2_RST_STREAM) {
-            t.rst_received[f->hd.stream_id] = f->rst_stream.error_code;
-        }
-        if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
-            (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-            t.requests[f->hd.stream_id].complete = true;
-        }
-        return 0;
-    }
-    static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* ud) {
-        self(ud).closed[id] = code;
-        return 0;
-    }
-    static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t len,
-                             std::uint32_t* flags, nghttp2_data_source*, void* ud) {
-        Body& b = self(ud).bodies_[id];
-        const std::size_t n = std::min(len, b.pending.size());
-        std::memcpy(buf, b.pending.data(), n);
-        b.pending.erase(0, n);
-        if (b.pending.empty()) {
-            if (b.end) {
-                *flags |= NGHTTP2_DATA_FLAG_EOF;
-            } else if (n == 0) {
-                return NGHTTP2_ERR_DEFERRED;
-            }
-        }
-        return static_cast<ssize_t>(n);
-    }
-
-    nghttp2_session* s_ = nullptr;
-    std::map<std::int32_t, Body> bodies_;
-};
 
 // Records everything a stream reports; optionally consumes each chunk at once.
 struct Recorder : H2StreamHandler {
@@ -206,7 +60,7 @@ struct Recorder : H2StreamHandler {
 
 // Shuttles bytes both ways until neither side has anything to say. Returns the client's
 // first on_bytes error, if any.
-Status exchange(H2Client& c, TestServer& srv, Bytes* server_output = nullptr) {
+Status exchange(H2Client& c, H2TestServer& srv, Bytes* server_output = nullptr) {
     Status first;
     for (int round = 0; round < 10000; ++round) {
         Bytes up;
@@ -252,7 +106,7 @@ const H2Headers kJsonHeaders = {{"Content-Type", "application/json"}, {"Ts-Lb", 
 
 TEST_CASE("h2 client: POST with a JSON body, 200 response with body; preface and ACKs") {
     auto c = make_client();
-    TestServer srv;
+    H2TestServer srv;
     Recorder r;
     const std::string json = R"({"Version":68,"NodeKey":"nodekey:00"})";
     auto id =
@@ -293,7 +147,7 @@ TEST_CASE("h2 client: POST with a JSON body, 200 response with body; preface and
 
 TEST_CASE("h2 client: HPACK Huffman and dynamic table in the server's response headers") {
     auto c = make_client();
-    TestServer srv;
+    H2TestServer srv;
     Recorder a, b;
     const H2Headers resp = {{"content-type", "application/json; charset=utf-8"},
                             {"date", "Mon, 01 Jan 2024 00:00:00 GMT"},
@@ -329,7 +183,7 @@ TEST_CASE("h2 client: an endless long poll keeps flowing while another stream co
     H2Limits lim;
     lim.stream_window = 16 * 1024;  // far below what the long poll carries: consume() matters
     auto c = make_client(lim);
-    TestServer srv;
+    H2TestServer srv;
     Recorder poll, reg;
     poll.client = c.get();
     auto pid =
@@ -370,7 +224,7 @@ TEST_CASE("h2 client: without consume() the server stops at the stream window") 
     H2Limits lim;
     lim.stream_window = 16 * 1024;
     auto c = make_client(lim);
-    TestServer srv;
+    H2TestServer srv;
     Recorder r;
     auto id = c->submit("GET", "/big", "h", {}, {}, r);
     REQUIRE(id);
@@ -399,7 +253,7 @@ TEST_CASE("h2 client: the connection window bounds unconsumed data; closing a st
     lim.stream_window = 48 * 1024;
     lim.connection_window = 65535;
     auto c = make_client(lim);
-    TestServer srv;
+    H2TestServer srv;
     Recorder a, b;
     auto ia = c->submit("GET", "/a", "h", {}, {}, a);
     auto ib = c->submit("GET", "/b", "h", {}, {}, b);
@@ -423,7 +277,7 @@ TEST_CASE("h2 client: the connection window bounds unconsumed data; closing a st
 
 TEST_CASE("h2 client: RST_STREAM from the server fails that stream only") {
     auto c = make_client();
-    TestServer srv;
+    H2TestServer srv;
     Recorder a, b;
     auto ia = c->submit("POST", "/machine/map", "h", kJsonHeaders, bytes("{}"), a);
     auto ib = c->submit("POST", "/machine/register", "h", kJsonHeaders, bytes("{}"), b);
@@ -446,7 +300,7 @@ TEST_CASE("h2 client: RST_STREAM from the server fails that stream only") {
 
 TEST_CASE("h2 client: GOAWAY refuses newer streams, older ones finish, then the session ends") {
     auto c = make_client();
-    TestServer srv;
+    H2TestServer srv;
     Recorder a, b, d;
     auto ia = c->submit("POST", "/machine/map", "h", kJsonHeaders, bytes("{}"), a);
     auto ib = c->submit("POST", "/machine/register", "h", kJsonHeaders, bytes("{}"), b);
@@ -499,7 +353,7 @@ TEST_CASE("h2 client: garbage from the server is an error, every stream closes, 
     test::SeededRng rng(7);
     for (int round = 0; round < 200; ++round) {
         auto cc = make_client();
-        TestServer srv;
+        H2TestServer srv;
         Recorder rr;
         REQUIRE(cc->submit("GET", "/", "h", {}, {}, rr));
         REQUIRE(exchange(*cc, srv));
@@ -517,7 +371,7 @@ TEST_CASE("h2 client: response headers over the limit reset the stream") {
     H2Limits lim;
     lim.max_header_list_bytes = 1024;
     auto c = make_client(lim);
-    TestServer srv;
+    H2TestServer srv;
     Recorder r, ok;
     auto id = c->submit("GET", "/", "h", {}, {}, r);
     REQUIRE(id);
@@ -565,7 +419,7 @@ TEST_CASE("h2 client: submit validates its input and bounds streams and bodies")
 
 TEST_CASE("h2 client: cancel from a handler drops that stream's queued events") {
     auto c = make_client();
-    TestServer srv;
+    H2TestServer srv;
     struct Canceller : Recorder {
         std::int32_t victim = 0;
         void on_response_headers(int s, const H2Headers& h) override {
@@ -598,7 +452,7 @@ TEST_CASE("h2 client: output is handed out in bounded slices until none is left"
     H2Limits lim;
     lim.max_output_per_call = 100;
     auto c = make_client(lim);
-    TestServer srv;
+    H2TestServer srv;
     Recorder r;
     const std::string body(10 * 1024, 'j');
     REQUIRE(c->submit("POST", "/machine/register", "h", kJsonHeaders, bytes(body), r));

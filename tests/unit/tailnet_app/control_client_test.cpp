@@ -3,16 +3,9 @@
 // the ts2021 upgrade, Noise, HTTP/2, register (pre-auth, bad key, interactive + approval),
 // the map long poll with deltas, lite updates, and reconnecting after the server dies.
 // Real event loop, loopback sockets, one child process. Skipped without python3-h2.
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <rapidjson/document.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,11 +13,11 @@
 #include <functional>
 #include <memory>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/crypto/init.hpp"
+#include "tests/support/fake_headscale.hpp"
 #include "tools/log/log.hpp"
 #include "tools/tunless/app/tailnet_control.hpp"
 #include "transports/event_loop.hpp"
@@ -33,17 +26,11 @@
 using namespace tunless;
 using namespace tunless::app;
 using Clock = std::chrono::steady_clock;
+using tunless::test::FakeHeadscale;
 
 namespace {
 
-constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kAuthKey = "tskey-tailnet-app-test";
-
-bool python_has_deps() {
-    const std::string cmd =
-        std::string(kPython) + " -c 'import h2, nacl, cryptography' >/dev/null 2>&1";
-    return std::system(cmd.c_str()) == 0;
-}
 
 std::string make_temp_dir() {
     char tmpl[] = "/tmp/tailnet_app_XXXXXX";
@@ -58,114 +45,17 @@ std::string subdir(const std::string& base, const std::string& name) {
     return p;
 }
 
-// The fake as a child process; killed by PID.
-class FakeHeadscale {
-public:
-    FakeHeadscale(const std::string& dir, int port) {
-        int out[2];
-        REQUIRE(pipe(out) == 0);
-        const std::string listen = "127.0.0.1:" + std::to_string(port);
-        const std::string state = dir + "/fake-state";
-        const std::string ca = dir + "/ca.pem";
-        const std::string log = dir + "/fake.log";
-        const std::string key = std::string(kAuthKey) + ",reusable";
-        pid_ = fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            dup2(out[1], 1);
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-            if (fd >= 0) dup2(fd, 2);
-            close(out[0]);
-            execl(kPython, kPython, TUNLESS_FAKE_HEADSCALE, "--listen", listen.c_str(), "--tls",
-                  "--hostname", "localhost", "--state-dir", state.c_str(), "--ca-out", ca.c_str(),
-                  "--preauth-key", key.c_str(), "--keepalive-seconds", "2", "--admin",
-                  "127.0.0.1:0", static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(out[1]);
-        const std::string line = read_line(out[0]);
-        close(out[0]);
-        rapidjson::Document doc;
-        doc.Parse(line.c_str());
-        REQUIRE_MESSAGE(doc.IsObject(),
-                        "fake headscale ready line: " << line << " (log " << log << ")");
-        const std::string listen_out = doc["listen"].GetString();
-        port_ = std::stoi(listen_out.substr(listen_out.rfind(':') + 1));
-        const std::string admin = doc["admin"].GetString();
-        admin_port_ = std::stoi(admin.substr(admin.rfind(':') + 1));
-        ca_ = doc["ca"].GetString();
-    }
-    ~FakeHeadscale() { kill_now(SIGTERM); }
-    FakeHeadscale(const FakeHeadscale&) = delete;
-    FakeHeadscale& operator=(const FakeHeadscale&) = delete;
-
-    void kill_now(int sig) {
-        if (pid_ <= 0) return;
-        ::kill(pid_, sig);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        pid_ = -1;
-    }
-
-    int port() const { return port_; }
-    const std::string& ca() const { return ca_; }
-
-    // Admin API: blocking HTTP/1.1 on loopback. Returns {status, body}.
-    std::pair<int, std::string> admin(const std::string& method, const std::string& path,
-                                      const std::string& body = "") const {
-        const int fd = socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons(static_cast<std::uint16_t>(admin_port_));
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-        const std::string req =
-            method + " " + path + " HTTP/1.1\r\nHost: admin\r\n" +
-            "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-            "\r\nConnection: close\r\n\r\n" + body;
-        REQUIRE(send(fd, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
-        std::string resp;
-        char buf[4096];
-        for (;;) {
-            pollfd p{fd, POLLIN, 0};
-            if (poll(&p, 1, 5000) <= 0) break;
-            const ssize_t n = recv(fd, buf, sizeof buf, 0);
-            if (n <= 0) break;
-            resp.append(buf, static_cast<std::size_t>(n));
-            const auto head_end = resp.find("\r\n\r\n");
-            const auto cl = resp.find("Content-Length: ");
-            if (head_end != std::string::npos && cl != std::string::npos && cl < head_end) {
-                const std::size_t len = std::stoul(resp.substr(cl + 16));
-                if (resp.size() >= head_end + 4 + len) break;
-            }
-        }
-        close(fd);
-        const auto head_end = resp.find("\r\n\r\n");
-        REQUIRE(head_end != std::string::npos);
-        return {std::stoi(resp.substr(9, 3)), resp.substr(head_end + 4)};
-    }
-
-private:
-    static std::string read_line(int fd) {
-        std::string line;
-        const auto deadline = Clock::now() + std::chrono::seconds(15);
-        char c = 0;
-        while (Clock::now() < deadline) {
-            pollfd p{fd, POLLIN, 0};
-            if (poll(&p, 1, 200) <= 0) continue;
-            if (read(fd, &c, 1) != 1) break;
-            if (c == '\n') return line;
-            line.push_back(c);
-        }
-        return line;
-    }
-
-    pid_t pid_ = -1;
-    int port_ = 0;
-    int admin_port_ = 0;
-    std::string ca_;
-};
+// The fake with this test's options: TLS on `port` (0 = any), one reusable pre-auth key,
+// 2 s map keep-alives, state kept in `dir` so a restarted fake knows the nodes.
+std::unique_ptr<FakeHeadscale> start_fake(const std::string& dir, int port) {
+    return std::make_unique<FakeHeadscale>(
+        std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port), "--tls",
+                                 "--hostname", "localhost", "--state-dir", dir + "/fake-state",
+                                 "--ca-out", dir + "/ca.pem", "--preauth-key",
+                                 std::string(kAuthKey) + ",reusable", "--keepalive-seconds", "2",
+                                 "--admin", "127.0.0.1:0"},
+        dir + "/fake.log");
+}
 
 struct Recorder : ControlClientHandler {
     std::vector<std::pair<ControlState, std::string>> states;
@@ -238,17 +128,15 @@ bool has_v4_tailnet_address(const tailnet::Node& n) {
 }  // namespace
 
 TEST_CASE("tailnet control client against the fake headscale" * doctest::timeout(60)) {
-    if (!python_has_deps()) {
-        MESSAGE(
-            "SKIPPED: /usr/bin/python3 lacks h2/nacl/cryptography (Debian python3-h2, "
-            "python3-nacl, python3-cryptography)");
+    if (const std::string missing = test::fake_headscale_missing_deps(); !missing.empty()) {
+        MESSAGE("SKIPPED: " << missing);
         return;
     }
     REQUIRE(crypto::init());
     log::set_level(log::Level::kInfo);
     const auto test_start = Clock::now();
     const std::string dir = make_temp_dir();
-    auto fake = std::make_unique<FakeHeadscale>(dir, 0);
+    auto fake = start_fake(dir, 0);
     const int port = fake->port();
 
     auto loop_r = io::EventLoop::create();
@@ -340,13 +228,13 @@ TEST_CASE("tailnet control client against the fake headscale" * doctest::timeout
     // The server dies mid-stream: backoff, then recovery once it is back on the same port
     // with the same state.
     const auto a_reconnects = a.client->status().reconnects;
-    fake->kill_now(SIGKILL);
+    fake->stop(SIGKILL);
     run_until("a and b in backoff", [&] {
         return a.client->state() == ControlState::kBackoff &&
                b.client->state() == ControlState::kBackoff;
     });
     CHECK(a.client->status().reconnects > a_reconnects);
-    fake = std::make_unique<FakeHeadscale>(dir, port);
+    fake = start_fake(dir, port);
     run_until(
         "a and b running again",
         [&] {

@@ -4,12 +4,6 @@
 // queue while connecting, and close a region that leaves the DERP map. One fake process
 // serves every case; it is stopped by PID when the test binary exits.
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +20,7 @@
 #include "core/crypto/init.hpp"
 #include "core/crypto/x25519.hpp"
 #include "core/tailnet/keys.hpp"
+#include "tests/support/fake_headscale.hpp"
 #include "tools/tunless/app/tailnet_derp.hpp"
 #include "transports/event_loop.hpp"
 #include "transports/host_resolver.hpp"
@@ -38,145 +34,48 @@ constexpr std::uint16_t kRegion = 999;
 
 // ---- the fake server -----------------------------------------------------------------------
 
-std::string json_string(const std::string& line, const std::string& key) {
-    const std::string pat = "\"" + key + "\": \"";
-    const auto at = line.find(pat);
-    if (at == std::string::npos) {
-        return {};
-    }
-    const auto end = line.find('"', at + pat.size());
-    return line.substr(at + pat.size(), end - at - pat.size());
-}
-
-std::uint16_t port_of(const std::string& host_port) {
-    return static_cast<std::uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
-}
-
+// One fake for every case (started on first use): TLS with its own CA, any client key accepted,
+// 2 s DERP keep-alives.
 struct FakeServer {
-    pid_t pid = -1;
     std::filesystem::path dir;
+    std::unique_ptr<test::FakeHeadscale> process;
     std::string ca;
     std::uint16_t port = 0;
-    std::uint16_t admin_port = 0;
     std::string skip_reason;
 
     FakeServer() {
-        if (std::system("/usr/bin/python3 -c 'import h2, nacl, cryptography' >/dev/null 2>&1") !=
-            0) {
-            skip_reason =
-                "/usr/bin/python3 lacks h2/nacl/cryptography (Debian python3-h2, python3-nacl)";
-            return;
-        }
+        skip_reason = test::fake_headscale_missing_deps();
+        if (!skip_reason.empty()) return;
         char tmpl[] = "/tmp/tunless-derp-test-XXXXXX";
         REQUIRE(::mkdtemp(tmpl) != nullptr);
         dir = tmpl;
-        ca = (dir / "ca.pem").string();
-        const std::string script =
-            (std::filesystem::path(TUNLESS_SOURCE_DIR) / "tests/tailnet/fake_headscale.py")
-                .string();
-        const std::string state = (dir / "state").string();
-        const std::string log = (dir / "server.log").string();
-        int out[2];
-        REQUIRE(::pipe(out) == 0);
-        pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            ::dup2(out[1], 1);
-            const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (err >= 0) {
-                ::dup2(err, 2);
-            }
-            ::close(out[0]);
-            ::close(out[1]);
-            ::execl("/usr/bin/python3", "python3", script.c_str(), "--listen", "127.0.0.1:0",
-                    "--tls", "--state-dir", state.c_str(), "--ca-out", ca.c_str(),
-                    "--no-verify-clients", "--derp-keepalive-seconds", "2", "--admin",
-                    "127.0.0.1:0", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        const std::string line = read_line(out[0], 15s);
-        ::close(out[0]);
-        REQUIRE_MESSAGE(line.find("\"ready\"") != std::string::npos,
-                        "no ready line from fake_headscale.py; see " << log);
-        port = port_of(json_string(line, "listen"));
-        admin_port = port_of(json_string(line, "admin"));
-        REQUIRE(json_string(line, "hostname") == "localhost");
+        process = std::make_unique<test::FakeHeadscale>(
+            std::vector<std::string>{"--listen", "127.0.0.1:0", "--tls", "--state-dir",
+                                     (dir / "state").string(), "--ca-out",
+                                     (dir / "ca.pem").string(), "--no-verify-clients",
+                                     "--derp-keepalive-seconds", "2", "--admin", "127.0.0.1:0"},
+            (dir / "server.log").string());
+        REQUIRE(process->hostname() == "localhost");
+        ca = process->ca();
+        port = process->port();
     }
     ~FakeServer() {
-        if (pid > 0) {
-            ::kill(pid, SIGTERM);
-            int st = 0;
-            ::waitpid(pid, &st, 0);
-        }
+        process.reset();
         std::error_code ec;
-        if (!dir.empty()) {
-            std::filesystem::remove_all(dir, ec);
-        }
-    }
-
-    static std::string read_line(int fd, std::chrono::milliseconds timeout) {
-        std::string line;
-        const auto end = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < end) {
-            pollfd p{fd, POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) {
-                continue;
-            }
-            char c = 0;
-            if (::read(fd, &c, 1) != 1) {
-                break;
-            }
-            if (c == '\n') {
-                return line;
-            }
-            line.push_back(c);
-        }
-        return line;
+        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
     }
 
     std::string admin_post(const std::string& path, const std::string& body) const {
-        return admin_request("POST", path, body);
+        return process->admin("POST", path, body).second;
     }
     // Whether the fake's newest DERP connection of `key` sent NotePreferred(1).
     bool preferred(const crypto::PublicKey& key) const {
-        const std::string stats = admin_request("GET", "/admin/derp-stats", "");
+        const std::string stats = process->admin("GET", "/admin/derp-stats").second;
         const auto at = stats.find("\"" + tailnet::node_key_text(key) + "\"");
         REQUIRE(at != std::string::npos);
         const auto p = stats.find("\"preferred\": ", at);
         REQUIRE(p != std::string::npos);
         return stats.compare(p + 13, 4, "true") == 0;
-    }
-    // One request to the admin API; returns the whole response.
-    std::string admin_request(const std::string& method, const std::string& path,
-                              const std::string& body) const {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(admin_port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        const std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                                "Content-Type: application/json\r\nConnection: close\r\n" +
-                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                                body;
-        REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
-        std::string resp;
-        char buf[4096];
-        for (;;) {
-            pollfd p{fd, POLLIN, 0};
-            if (::poll(&p, 1, 5000) <= 0) {
-                break;
-            }
-            const ssize_t n = ::read(fd, buf, sizeof buf);
-            if (n <= 0) {
-                break;
-            }
-            resp.append(buf, static_cast<std::size_t>(n));
-        }
-        ::close(fd);
-        return resp;
     }
 };
 
