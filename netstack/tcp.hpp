@@ -139,6 +139,7 @@ private:
     void attach();
     void detach();
     void release_pcb();
+    struct tcp_pcb* forget_pcb();
     void abort_pcb(struct tcp_pcb* pcb);
     int callback_result();
     void try_send_fin();

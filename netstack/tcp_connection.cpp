@@ -155,33 +155,30 @@ void TcpConnection::release_pcb() {
 }
 
 void TcpConnection::close() {
-    rx_.clear();
-    fin_pending_ = false;
-    want_writable_ = false;
-    state_ = State::kClosed;
-    if (pcb_ == nullptr) {
-        return;
-    }
-    struct tcp_pcb* pcb = pcb_;
-    detach();
-    pcb_ = nullptr;
-    if (tcp_close(pcb) != ERR_OK) {  // ERR_MEM: no memory for the FIN segment
-        abort_pcb(pcb);
+    if (struct tcp_pcb* pcb = forget_pcb()) {
+        if (tcp_close(pcb) != ERR_OK) {  // ERR_MEM: no memory for the FIN segment
+            abort_pcb(pcb);
+        }
     }
 }
 
 void TcpConnection::abort() {
+    if (struct tcp_pcb* pcb = forget_pcb()) {
+        abort_pcb(pcb);
+    }
+}
+
+// What close() and abort() share: nothing pending stays, no callback fires any more, and the
+// pcb (null when lwIP had already freed it) is handed back for the caller's way of ending it.
+struct tcp_pcb* TcpConnection::forget_pcb() {
     rx_.clear();
     fin_pending_ = false;
     want_writable_ = false;
     state_ = State::kClosed;
-    if (pcb_ == nullptr) {
-        return;
-    }
     struct tcp_pcb* pcb = pcb_;
     detach();
     pcb_ = nullptr;
-    abort_pcb(pcb);
+    return pcb;
 }
 
 // ---- data -----------------------------------------------------------------------------------

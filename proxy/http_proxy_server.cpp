@@ -36,42 +36,15 @@ ByteView bytes(std::string_view s) {
 
 }  // namespace
 
-class HttpProxyServer::Session final : public proxy::Session,
-                                       public io::FdHandler,
-                                       public SpliceObserver {
+// Over MaxConnections (begin_refusal) the request head is read, then answered 503.
+class HttpProxyServer::Session final : public LocalProxySession {
 public:
     Session(HttpProxyServer& server, io::UniqueFd fd, const Endpoint& client)
-        : server_(server), ctx_(server.ctx_), fd_(std::move(fd)), client_(client),
-          credentials_(server.options_.credentials),
-          parser_(std::make_unique<http::RequestHeadParser>()),
-          deadline_(ctx_.loop.now() + ctx_.negotiation_timeout) {}
+        : LocalProxySession(server, std::move(fd), client),
+          parser_(std::make_unique<http::RequestHeadParser>()) {}
 
-    ~Session() override {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-        }
-    }
-
-    void begin() {
-        if (!ctx_.loop.add_fd(fd_.get(), io::kRead, *this)) {
-            finish();
-            return;
-        }
-        registered_ = true;
-    }
-    // Over MaxConnections: read the request head, then answer 503 and close.
-    void begin_refusal() {
-        refusing_ = true;
-        begin();
-    }
-
-    void on_fd_ready(int fd, std::uint32_t events) override {
-        if (!parser_) {
-            if ((events & (io::kError | io::kHangup)) != 0) {
-                finish();
-            }
-            return;
-        }
+private:
+    void on_client_readable(int fd) override {
         MutByteView scratch = ctx_.splices.scratch();
         const ssize_t n = ::recv(fd, scratch.data(), std::min(scratch.size(), kHeadReadChunk), 0);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -83,39 +56,11 @@ public:
         }
     }
 
-    void on_splice_end(Splice& splice, SpliceEnd how) override {
-        (void)splice;
-        (void)how;
-        server_.sessions_.finish(*this);
+    void on_negotiation_timeout() override {
+        stats().reject("head_timeout");
+        finish();
     }
 
-    void on_tick(Instant now) override {
-        if (splice_) {
-            splice_->check_idle(ctx_.stack.now());
-        } else if (parser_ && now >= deadline_) {
-            server_.stats_.reject("head_timeout");
-            finish();
-        }
-    }
-
-    void abort() override {
-        if (splice_) {
-            splice_->abort();
-        } else {
-            close_with_reset(fd_);
-            finish();
-        }
-    }
-
-private:
-    void finish() {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-            registered_ = false;
-        }
-        fd_.reset();
-        server_.sessions_.finish(*this);
-    }
     void respond_and_close(http::StatusCode code, const char* why) {
         (void)send_all_small(fd_.get(), bytes(text(code)));
         log::debug_limited(g_log_limit, ctx_.loop.now(), "http proxy {}: {} {}",
@@ -129,17 +74,17 @@ private:
             return;
         }
         if (step.progress == Progress::kError) {
-            server_.stats_.reject(http::fault_name(step.fault));
+            stats().reject(http::fault_name(step.fault));
             return respond_and_close(http::status_for(step.fault), http::fault_name(step.fault));
         }
         const http::RequestHead& head = parser_->head();
         if (credentials_ &&
             http::check_proxy_authorization(head, *credentials_) != http::AuthCheck::kOk) {
-            server_.stats_.reject("auth_failed");
+            stats().reject("auth_failed");
             return respond_and_close(http::StatusCode::kProxyAuthenticationRequired,
                                      "authentication required");
         }
-        if (refusing_) {
+        if (refusing()) {
             return respond_and_close(http::StatusCode::kServiceUnavailable,
                                      "MaxConnections reached");
         }
@@ -149,91 +94,43 @@ private:
             Bytes fwd(http::kMaxForwardHeadSize);
             const std::size_t n = http::write_forward_head(head, http::ForwardOptions{}, fwd);
             if (n == 0) {
-                server_.stats_.reject("cannot_forward");
+                stats().reject("cannot_forward");
                 return respond_and_close(http::StatusCode::kBadRequest, "cannot forward");
             }
             fwd.resize(n);
             to_mesh_ = std::move(fwd);
         }
         to_mesh_.insert(to_mesh_.end(), rest.begin(), rest.end());
-        target_ = head.target;
+        const Target target = head.target;
         parser_.reset();
-        (void)ctx_.loop.modify_fd(fd_.get(), 0);  // the body waits in the socket
-        dialer_ = std::make_unique<MeshDialer>(
-            ctx_, [this](DialOutcome o, std::unique_ptr<net::TcpConnection> c) {
-                on_dialed(o, std::move(c));
-            });
-        dialer_->start(target_);
+        dial(target);  // the body waits in the socket
     }
 
-    void on_dialed(DialOutcome o, std::unique_ptr<net::TcpConnection> conn) {
+    void on_dialed(DialOutcome o, std::unique_ptr<net::TcpConnection> conn) override {
         if (o != DialOutcome::kConnected) {
-            ++server_.stats_.failed;
+            ++stats().failed;
             return respond_and_close(http_status(o), dial_outcome_name(o));
         }
-        ctx_.loop.remove_fd(fd_.get());
-        registered_ = false;
-        bool ok = true;
-        if (connect_) {
-            ok = send_all_small(fd_.get(), bytes(text(http::StatusCode::kConnectionEstablished)));
-        }
-        splice_ = std::make_unique<Splice>(ctx_.splices, server_.stats_.traffic, *this,
-                                           std::move(fd_), std::move(conn));
-        if (!ok) {
-            splice_->abort();
-            return;
-        }
-        splice_->start(std::move(to_mesh_));
+        const ByteView reply =
+            connect_ ? bytes(text(http::StatusCode::kConnectionEstablished)) : ByteView();
+        start_splice(std::move(conn), reply, std::move(to_mesh_));
     }
 
-    HttpProxyServer& server_;
-    ServiceContext& ctx_;
-    io::UniqueFd fd_;
-    Endpoint client_;
-    std::optional<Credentials> credentials_;  // as configured when the client was accepted
-    std::unique_ptr<http::RequestHeadParser> parser_;
-    Instant deadline_;
-    bool registered_ = false;
-    bool refusing_ = false;
+    std::unique_ptr<http::RequestHeadParser> parser_;  // until the head is complete
     bool connect_ = false;
-    Target target_;
     Bytes to_mesh_;
-    std::unique_ptr<MeshDialer> dialer_;
-    std::unique_ptr<Splice> splice_;
 };
 
 Result<std::unique_ptr<HttpProxyServer>> HttpProxyServer::create(ServiceContext& ctx,
                                                                  const Options& options) {
     std::unique_ptr<HttpProxyServer> s(new HttpProxyServer(ctx, options));
-    auto l = HostListener::open(ctx.loop, options.bind,
-                                [srv = s.get()](io::UniqueFd fd, const Endpoint& client) {
-                                    srv->on_accept(std::move(fd), client);
-                                });
-    if (!l) {
-        return l.error();
-    }
-    s->listener_ = std::move(*l);
-    s->stats_.name = "http " + s->listener_->local().to_string();
+    if (auto st = s->listen<Session>(*s, "http"); !st) return st.error();
     return s;
 }
 
 HttpProxyServer::HttpProxyServer(ServiceContext& ctx, const Options& options)
-    : ctx_(ctx), options_(options), sessions_(ctx.loop, stats_, options.max_connections) {}
+    : LocalProxy(ctx, options) {}
 
 HttpProxyServer::~HttpProxyServer() = default;
-
-void HttpProxyServer::on_accept(io::UniqueFd fd, const Endpoint& client) {
-    sessions_.start_host_session<Session>(*this, std::move(fd), client);
-}
-
-void HttpProxyServer::reconfigure(const Options& options) {
-    options_ = options;
-    sessions_.set_max_sessions(options.max_connections);
-}
-
-void HttpProxyServer::shutdown() {
-    listener_.reset();
-    sessions_.abort_all();
-}
 
 }  // namespace tunless::proxy

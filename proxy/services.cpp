@@ -23,10 +23,7 @@ Unexpected section_failure(const char* section, int line, const Error& e) {
                             "): " + e.message);
 }
 
-Socks5Server::Options socks5_options(const cfg::ProxyListener& p) {
-    return {p.bind, credentials_of(p), p.max_connections};
-}
-HttpProxyServer::Options http_options(const cfg::ProxyListener& p) {
+LocalProxy::Options proxy_options(const cfg::ProxyListener& p) {
     return {p.bind, credentials_of(p), p.max_connections};
 }
 InboundForward::Options inbound_options(const cfg::TcpServerTunnel& t) {
@@ -128,7 +125,7 @@ Status Services::start(ListenerKind kind, const cfg::Config& next, std::size_t i
     switch (kind) {
         case ListenerKind::kSocks5: {
             const auto& p = next.socks5[i];
-            auto s = Socks5Server::create(ctx_, socks5_options(p));
+            auto s = Socks5Server::create(ctx_, proxy_options(p));
             if (!s) return s.error();
             (*s)->set_udp_associate_handler(udp_handler_);
             log::info("{}: listening{}", (*s)->stats().name,
@@ -138,7 +135,7 @@ Status Services::start(ListenerKind kind, const cfg::Config& next, std::size_t i
         }
         case ListenerKind::kHttp: {
             const auto& p = next.http[i];
-            auto s = HttpProxyServer::create(ctx_, http_options(p));
+            auto s = HttpProxyServer::create(ctx_, proxy_options(p));
             if (!s) return s.error();
             log::info("{}: listening{}", (*s)->stats().name,
                       p.username.empty() ? "" : " (Basic auth required)");
@@ -195,11 +192,11 @@ Status Services::update(const cfg::ListenerDelta& d, std::size_t pos, const cfg:
     const std::size_t i = d.next_index;
     switch (d.id.kind) {
         case ListenerKind::kSocks5:
-            socks5_[pos]->reconfigure(socks5_options(next.socks5[i]));
+            socks5_[pos]->reconfigure(proxy_options(next.socks5[i]));
             log_updated(*socks5_[pos], auth_text(next.socks5[i]));
             return {};
         case ListenerKind::kHttp:
-            http_[pos]->reconfigure(http_options(next.http[i]));
+            http_[pos]->reconfigure(proxy_options(next.http[i]));
             log_updated(*http_[pos], auth_text(next.http[i]));
             return {};
         case ListenerKind::kTcpServerTunnel: {

@@ -35,43 +35,19 @@ log::RateLimit g_log_limit(10, 10s);
 
 }  // namespace
 
-class Socks5Server::Session final : public proxy::Session,
-                                    public io::FdHandler,
-                                    public SpliceObserver {
+// Over MaxConnections (begin_refusal) the negotiation runs as usual, then the request is
+// answered with 0x01 (general SOCKS server failure, RFC 1928 §6) and the connection closed, so
+// the client sees a SOCKS error.
+class Socks5Server::Session final : public LocalProxySession {
 public:
     Session(Socks5Server& server, io::UniqueFd fd, const Endpoint& client)
-        : server_(server), ctx_(server.ctx_), fd_(std::move(fd)), client_(client),
-          credentials_(server.options_.credentials),
-          buf_(std::make_unique<std::array<std::uint8_t, socks5::kMaxClientMessageSize>>()),
-          deadline_(ctx_.loop.now() + ctx_.negotiation_timeout) {}
+        : LocalProxySession(server, std::move(fd), client), server_(server),
+          buf_(std::make_unique<std::array<std::uint8_t, socks5::kMaxClientMessageSize>>()) {}
 
-    ~Session() override {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-        }
-    }
+private:
+    enum class Phase : std::uint8_t { kGreeting, kAuth, kRequest, kConnecting, kSplicing, kDone };
 
-    void begin() {
-        if (!ctx_.loop.add_fd(fd_.get(), io::kRead, *this)) {
-            finish();
-            return;
-        }
-        registered_ = true;
-    }
-    // Over MaxConnections: negotiate as usual, then answer the request with 0x01 (general
-    // SOCKS server failure, RFC 1928 §6) and close, so the client sees a SOCKS error.
-    void begin_refusal() {
-        refusing_ = true;
-        begin();
-    }
-
-    void on_fd_ready(int fd, std::uint32_t events) override {
-        if (phase_ != Phase::kGreeting && phase_ != Phase::kAuth && phase_ != Phase::kRequest) {
-            if ((events & (io::kError | io::kHangup)) != 0) {
-                finish();  // the client left while we were connecting
-            }
-            return;
-        }
+    void on_client_readable(int fd) override {
         const ssize_t n = ::recv(fd, buf_->data() + size_, buf_->size() - size_, 0);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             finish();
@@ -83,31 +59,7 @@ public:
         }
     }
 
-    void on_splice_end(Splice& splice, SpliceEnd how) override {
-        (void)splice;
-        (void)how;
-        server_.sessions_.finish(*this);
-    }
-
-    void on_tick(Instant now) override {
-        if (splice_) {
-            splice_->check_idle(ctx_.stack.now());
-        } else if (phase_ != Phase::kConnecting && now >= deadline_) {
-            reject("negotiation_timeout");
-        }
-    }
-
-    void abort() override {
-        if (splice_) {
-            splice_->abort();
-        } else {
-            close_with_reset(fd_);
-            finish();
-        }
-    }
-
-private:
-    enum class Phase : std::uint8_t { kGreeting, kAuth, kRequest, kConnecting, kSplicing, kDone };
+    void on_negotiation_timeout() override { reject("negotiation_timeout"); }
 
     ByteView pending() const { return ByteView(buf_->data(), size_); }
     void drop_front(std::size_t n) {
@@ -117,17 +69,12 @@ private:
     void reject(const char* what) {
         log::debug_limited(g_log_limit, ctx_.loop.now(), "socks5 {}: {}", client_.to_string(),
                            what);
-        server_.stats_.reject(what);
-        finish();
+        stats().reject(what);
+        done();
     }
-    void finish() {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-            registered_ = false;
-        }
+    void done() {
         phase_ = Phase::kDone;
-        fd_.reset();
-        server_.sessions_.finish(*this);
+        finish();
     }
 
     void process() {
@@ -170,18 +117,15 @@ private:
     }
 
     void handle(const socks5::Request& req) {
-        if (refusing_) {
+        if (refusing()) {
             (void)send_all_small(
                 fd_.get(), socks5::build_failure_reply(socks5::Reply::kGeneralFailure).view());
-            return finish();  // counted as refused when it was accepted
+            return done();  // counted as refused when it was accepted
         }
         if (req.command == socks5::Command::kUdpAssociate && server_.udp_handler_ != nullptr) {
-            ctx_.loop.remove_fd(fd_.get());
-            registered_ = false;
-            UdpAssociateRequest assoc{std::move(fd_), client_, req.target,
+            UdpAssociateRequest assoc{release_client(), client_, req.target,
                                       Bytes(pending().begin(), pending().end())};
-            phase_ = Phase::kDone;
-            server_.sessions_.finish(*this);
+            done();
             server_.udp_handler_->on_udp_associate(std::move(assoc));
             return;
         }
@@ -194,89 +138,44 @@ private:
         }
         phase_ = Phase::kConnecting;
         target_ = req.target;
-        (void)ctx_.loop.modify_fd(fd_.get(), 0);  // early data waits in the socket
-        dialer_ = std::make_unique<MeshDialer>(
-            ctx_, [this](DialOutcome o, std::unique_ptr<net::TcpConnection> c) {
-                on_dialed(o, std::move(c));
-            });
-        dialer_->start(req.target);
+        dial(req.target);  // early data waits in the socket
     }
 
-    void on_dialed(DialOutcome o, std::unique_ptr<net::TcpConnection> conn) {
+    void on_dialed(DialOutcome o, std::unique_ptr<net::TcpConnection> conn) override {
         if (o != DialOutcome::kConnected) {
-            ++server_.stats_.failed;
+            ++stats().failed;
             log::debug_limited(g_log_limit, ctx_.loop.now(), "socks5 {}: connect {}: {}",
                                client_.to_string(), target_.to_string(), dial_outcome_name(o));
             (void)send_all_small(fd_.get(), socks5::build_failure_reply(socks_reply(o)).view());
-            return finish();
+            return done();
         }
         const net::TcpEndpoints& ep = conn->endpoints();
         const auto reply = socks5::build_reply(socks5::Reply::kSucceeded,
                                                Target::from_ip(ep.local_ip, ep.local_port));
-        ctx_.loop.remove_fd(fd_.get());
-        registered_ = false;
-        const bool sent = send_all_small(fd_.get(), reply.view());
         Bytes early(pending().begin(), pending().end());
         buf_.reset();
         size_ = 0;
         phase_ = Phase::kSplicing;
-        splice_ = std::make_unique<Splice>(ctx_.splices, server_.stats_.traffic, *this,
-                                           std::move(fd_), std::move(conn));
-        if (!sent) {
-            splice_->abort();
-            return;
-        }
-        splice_->start(std::move(early));
+        start_splice(std::move(conn), reply.view(), std::move(early));
     }
 
     Socks5Server& server_;
-    ServiceContext& ctx_;
-    io::UniqueFd fd_;
-    Endpoint client_;
-    std::optional<Credentials> credentials_;  // as configured when the client was accepted
     std::unique_ptr<std::array<std::uint8_t, socks5::kMaxClientMessageSize>> buf_;
     std::size_t size_ = 0;
-    Instant deadline_;
     Phase phase_ = Phase::kGreeting;
-    bool registered_ = false;
-    bool refusing_ = false;
     Target target_;
-    std::unique_ptr<MeshDialer> dialer_;
-    std::unique_ptr<Splice> splice_;
 };
 
 Result<std::unique_ptr<Socks5Server>> Socks5Server::create(ServiceContext& ctx,
                                                            const Options& options) {
     std::unique_ptr<Socks5Server> s(new Socks5Server(ctx, options));
-    auto l = HostListener::open(ctx.loop, options.bind,
-                                [srv = s.get()](io::UniqueFd fd, const Endpoint& client) {
-                                    srv->on_accept(std::move(fd), client);
-                                });
-    if (!l) {
-        return l.error();
-    }
-    s->listener_ = std::move(*l);
-    s->stats_.name = "socks5 " + s->listener_->local().to_string();
+    if (auto st = s->listen<Session>(*s, "socks5"); !st) return st.error();
     return s;
 }
 
 Socks5Server::Socks5Server(ServiceContext& ctx, const Options& options)
-    : ctx_(ctx), options_(options), sessions_(ctx.loop, stats_, options.max_connections) {}
+    : LocalProxy(ctx, options) {}
 
 Socks5Server::~Socks5Server() = default;
-
-void Socks5Server::on_accept(io::UniqueFd fd, const Endpoint& client) {
-    sessions_.start_host_session<Session>(*this, std::move(fd), client);
-}
-
-void Socks5Server::reconfigure(const Options& options) {
-    options_ = options;
-    sessions_.set_max_sessions(options.max_connections);
-}
-
-void Socks5Server::shutdown() {
-    listener_.reset();
-    sessions_.abort_all();
-}
 
 }  // namespace tunless::proxy

@@ -5,14 +5,10 @@
 // listed in docs/proxy.md. Created by proxy::Services from a [Socks5] section.
 #pragma once
 
-#include <cstdint>
 #include <memory>
-#include <optional>
 
 #include "core/base/ip_address.hpp"
-#include "proxy/credentials.hpp"
-#include "proxy/host_socket.hpp"
-#include "proxy/session.hpp"
+#include "proxy/local_proxy.hpp"
 #include "proxy/target.hpp"
 
 namespace tunless::proxy {
@@ -36,42 +32,21 @@ public:
     virtual void on_udp_associate(UdpAssociateRequest request) = 0;
 };
 
-class Socks5Server {
+class Socks5Server final : public LocalProxy {
 public:
-    struct Options {
-        Endpoint bind;                            // loopback by default (config)
-        std::optional<Credentials> credentials;   // RFC 1929 required when set
-        std::uint32_t max_connections = 0;        // 0: kDefaultMaxConnections
-    };
+    using Options = LocalProxy::Options;  // credentials: RFC 1929 required when set
     // `ctx` must outlive the server.
     static Result<std::unique_ptr<Socks5Server>> create(ServiceContext& ctx,
                                                         const Options& options);
     ~Socks5Server();
-    Socks5Server(const Socks5Server&) = delete;
-    Socks5Server& operator=(const Socks5Server&) = delete;
 
     // nullptr: UDP ASSOCIATE gets 0x07. The handler must outlive the server or be reset first.
     void set_udp_associate_handler(Socks5UdpAssociateHandler* handler) { udp_handler_ = handler; }
-    const ListenerStats& stats() const { return stats_; }
-    const Endpoint& local() const { return listener_->local(); }
-    const Options& options() const { return options_; }
-    // Config reload: credentials and MaxConnections for connections accepted from now on;
-    // accepted ones finish with the credentials they were accepted under. `options.bind`
-    // must be the running one (another bind is another listener).
-    void reconfigure(const Options& options);
-    // Stops accepting and resets every session (SIGTERM).
-    void shutdown();
 
 private:
     class Session;
     Socks5Server(ServiceContext& ctx, const Options& options);
-    void on_accept(io::UniqueFd fd, const Endpoint& client);
 
-    ServiceContext& ctx_;
-    Options options_;
-    ListenerStats stats_;
-    SessionTable sessions_;
-    std::unique_ptr<HostListener> listener_;
     Socks5UdpAssociateHandler* udp_handler_ = nullptr;
 };
 
