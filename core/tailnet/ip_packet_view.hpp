@@ -10,21 +10,12 @@
 
 #include "core/base/bytes.hpp"
 #include "core/base/ip_address.hpp"
+#include "core/base/ip_protocol.hpp"
 
 namespace tunless::tailnet {
 
-namespace ipproto {
-inline constexpr std::uint8_t kHopByHop = 0;  // also net/packet's "Unknown"
-inline constexpr std::uint8_t kIcmp4 = 1;
-inline constexpr std::uint8_t kIgmp = 2;
-inline constexpr std::uint8_t kTcp = 6;
-inline constexpr std::uint8_t kUdp = 17;
-inline constexpr std::uint8_t kIp6Fragment = 44;
-inline constexpr std::uint8_t kIcmp6 = 58;
-inline constexpr std::uint8_t kTsmp = 99;  // Tailscale's own in-tunnel messages
-inline constexpr std::uint8_t kSctp = 132;
-inline constexpr std::uint8_t kReserved = 255;  // net/packet's internal "Fragment" marker
-}  // namespace ipproto
+// Protocol numbers: core/base/ip_protocol.hpp. tailscale net/packet also uses 0 as "Unknown"
+// and 255 as its internal "Fragment" marker.
 
 enum class PacketShape : std::uint8_t {
     kComplete,          // parsed up to the transport header (or an unported protocol)

@@ -42,7 +42,7 @@ std::optional<ip::Parsed> first_tcp_reply(ByteView input, const IpAddress& peer)
     ns::run_input(input, &egress);
     for (const auto& e : egress) {
         auto p = ip::parse(e);
-        if (p && p->proto == ip::kProtoTcp && p->dst == peer) return p;
+        if (p && p->proto == ipproto::kTcp && p->dst == peer) return p;
     }
     return std::nullopt;
 }

@@ -103,8 +103,8 @@ Bytes tcp_packet(const IpAddress& src, const IpAddress& dst, const TcpSegment& s
     store_be16(t.data() + 14, seg.window);
     t.insert(t.end(), opts.begin(), opts.end());
     t.insert(t.end(), seg.payload.begin(), seg.payload.end());
-    put_checksum(t, 16, checksum(t, pseudo_sum(src, dst, kProtoTcp, t.size())));
-    return ip_packet(src, dst, kProtoTcp, t);
+    put_checksum(t, 16, checksum(t, pseudo_sum(src, dst, ipproto::kTcp, t.size())));
+    return ip_packet(src, dst, ipproto::kTcp, t);
 }
 
 Bytes udp_packet(const IpAddress& src, const IpAddress& dst, std::uint16_t sport,
@@ -114,9 +114,9 @@ Bytes udp_packet(const IpAddress& src, const IpAddress& dst, std::uint16_t sport
     store_be16(u.data() + 2, dport);
     store_be16(u.data() + 4, static_cast<std::uint16_t>(8 + payload.size()));
     u.insert(u.end(), payload.begin(), payload.end());
-    std::uint16_t c = checksum(u, pseudo_sum(src, dst, kProtoUdp, u.size()));
+    std::uint16_t c = checksum(u, pseudo_sum(src, dst, ipproto::kUdp, u.size()));
     put_checksum(u, 6, c == 0 ? 0xFFFF : c);  // RFC 768: 0 means "no checksum"
-    return ip_packet(src, dst, kProtoUdp, u);
+    return ip_packet(src, dst, ipproto::kUdp, u);
 }
 
 Bytes echo_request(const IpAddress& src, const IpAddress& dst, std::uint16_t ident,
@@ -126,7 +126,7 @@ Bytes echo_request(const IpAddress& src, const IpAddress& dst, std::uint16_t ide
     store_be16(m.data() + 4, ident);
     store_be16(m.data() + 6, seqno);
     m.insert(m.end(), payload.begin(), payload.end());
-    const std::uint8_t proto = src.is_v4() ? kProtoIcmp : kProtoIcmp6;
+    const std::uint8_t proto = src.is_v4() ? ipproto::kIcmp4 : ipproto::kIcmp6;
     const std::uint32_t pseudo = src.is_v4() ? 0 : pseudo_sum(src, dst, proto, m.size());
     put_checksum(m, 2, checksum(m, pseudo));
     return ip_packet(src, dst, proto, m);
@@ -191,16 +191,16 @@ void parse_tcp(Parsed& p) {
 
 void parse_transport(Parsed& p) {
     const Bytes& t = p.transport;
-    const bool pseudo = p.proto != kProtoIcmp;
+    const bool pseudo = p.proto != ipproto::kIcmp4;
     const std::uint32_t initial = pseudo ? pseudo_sum(p.src, p.dst, p.proto, t.size()) : 0;
     p.transport_checksum_ok = checksum(t, initial) == 0;
-    if (p.proto == kProtoTcp) {
+    if (p.proto == ipproto::kTcp) {
         parse_tcp(p);
-    } else if (p.proto == kProtoUdp && t.size() >= 8) {
+    } else if (p.proto == ipproto::kUdp && t.size() >= 8) {
         p.udp_sport = load_be16(t.data());
         p.udp_dport = load_be16(t.data() + 2);
         p.udp_payload.assign(t.begin() + 8, t.end());
-    } else if ((p.proto == kProtoIcmp || p.proto == kProtoIcmp6) && t.size() >= 8) {
+    } else if ((p.proto == ipproto::kIcmp4 || p.proto == ipproto::kIcmp6) && t.size() >= 8) {
         p.icmp_type = t[0];
         p.icmp_code = t[1];
         p.icmp_ident = load_be16(t.data() + 4);
@@ -243,7 +243,7 @@ std::optional<Parsed> parse(ByteView b) {
         p.ttl = b[7];
         p.src = IpAddress::v6_bytes(b.data() + 8);
         p.dst = IpAddress::v6_bytes(b.data() + 24);
-        if (p.proto == kProtoFrag6 && b.size() >= 48) {
+        if (p.proto == ipproto::kIp6Fragment && b.size() >= 48) {
             p.proto = b[40];
             const std::uint16_t frag = load_be16(b.data() + 42);
             p.more_fragments = (frag & 1) != 0;

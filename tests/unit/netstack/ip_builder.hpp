@@ -10,14 +10,9 @@
 
 #include "core/base/bytes.hpp"
 #include "core/base/ip_address.hpp"
+#include "core/base/ip_protocol.hpp"
 
 namespace tunless::test::ip {
-
-inline constexpr std::uint8_t kProtoIcmp = 1;
-inline constexpr std::uint8_t kProtoTcp = 6;
-inline constexpr std::uint8_t kProtoUdp = 17;
-inline constexpr std::uint8_t kProtoIcmp6 = 58;
-inline constexpr std::uint8_t kProtoFrag6 = 44;
 
 inline constexpr std::uint8_t kFin = 0x01;
 inline constexpr std::uint8_t kSyn = 0x02;

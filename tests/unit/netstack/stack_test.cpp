@@ -9,7 +9,7 @@ namespace {
 
 auto icmp_from(const IpAddress& src, const IpAddress& dst) {
     return [src, dst](const ip::Parsed& p) {
-        return (p.proto == ip::kProtoIcmp || p.proto == ip::kProtoIcmp6) && p.src == src &&
+        return (p.proto == ipproto::kIcmp4 || p.proto == ipproto::kIcmp6) && p.src == src &&
                p.dst == dst;
     };
 }

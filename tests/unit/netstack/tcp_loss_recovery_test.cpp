@@ -80,7 +80,7 @@ struct Receiver {
     // Handles what lwIP sent since the last call; false if it sent nothing.
     bool step() {
         auto pkts = env.take([&](const ip::Parsed& p) {
-            return p.proto == ip::kProtoTcp && p.tcp.sport == our_port &&
+            return p.proto == ipproto::kTcp && p.tcp.sport == our_port &&
                    p.tcp.dport == peer_port;
         });
         for (const auto& p : pkts) {
@@ -123,7 +123,7 @@ struct Transfer {
         REQUIRE(c.has_value());
         conn = std::move(c.value());
         auto syns = env.take([&](const ip::Parsed& p) {
-            return p.proto == ip::kProtoTcp && p.tcp.dport == port;
+            return p.proto == ipproto::kTcp && p.tcp.dport == port;
         });
         REQUIRE(syns.size() == 1);
         peer = std::make_unique<ScriptedPeer>(env.peer4, port, env.addr4, syns[0].tcp.sport);

@@ -12,7 +12,7 @@ using net::TcpConnection;
 ip::Parsed expect_syn(NetEnv& env, const IpAddress& src, const IpAddress& dst,
                       std::uint16_t dport) {
     auto syns = env.take([&](const ip::Parsed& p) {
-        return p.proto == ip::kProtoTcp && p.dst == dst && p.tcp.dport == dport &&
+        return p.proto == ipproto::kTcp && p.dst == dst && p.tcp.dport == dport &&
                (p.tcp.flags & ip::kSyn) != 0;
     });
     REQUIRE(syns.size() == 1);

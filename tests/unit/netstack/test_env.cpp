@@ -56,7 +56,7 @@ void ScriptedPeer::send_at(std::uint32_t seq, std::uint8_t flags, ByteView paylo
 std::vector<ip::Parsed> ScriptedPeer::take() {
     auto& env = NetEnv::get();
     auto pkts = env.take([this](const ip::Parsed& p) {
-        return p.proto == ip::kProtoTcp && p.src == our_ip_ && p.dst == peer_ip_ &&
+        return p.proto == ipproto::kTcp && p.src == our_ip_ && p.dst == peer_ip_ &&
                p.tcp.sport == our_port_ && p.tcp.dport == peer_port_;
     });
     for (const auto& p : pkts) {

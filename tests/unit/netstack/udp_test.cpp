@@ -20,7 +20,7 @@ std::unique_ptr<UdpSocket> bind_or_fail(std::uint16_t port, RecordingUdpHandler&
 
 auto udp_to(const IpAddress& dst, std::uint16_t dport) {
     return [dst, dport](const ip::Parsed& p) {
-        return p.dst == dst && (p.proto == ip::kProtoUdp || p.more_fragments || p.frag_offset) &&
+        return p.dst == dst && (p.proto == ipproto::kUdp || p.more_fragments || p.frag_offset) &&
                (p.frag_offset != 0 || p.more_fragments || p.udp_dport == dport);
     };
 }
@@ -133,7 +133,7 @@ TEST_CASE("udp: a datagram to a closed port gets ICMP port unreachable (IPv4 and
     env.sink.packets.clear();
     REQUIRE(env.inject(ip::udp_packet(env.peer4, env.addr4, 6666, 9999, text("?"))).has_value());
     auto icmp4 = env.take([&](const ip::Parsed& p) {
-        return p.proto == ip::kProtoIcmp && p.dst == env.peer4;
+        return p.proto == ipproto::kIcmp4 && p.dst == env.peer4;
     });
     REQUIRE(icmp4.size() == 1);
     CHECK(icmp4[0].icmp_type == 3);  // destination unreachable
@@ -143,7 +143,7 @@ TEST_CASE("udp: a datagram to a closed port gets ICMP port unreachable (IPv4 and
     CHECK(icmp4[0].icmp_payload[0] == 0x45);
     REQUIRE(env.inject(ip::udp_packet(env.peer6, env.addr6, 6666, 9999, text("?"))).has_value());
     auto icmp6 = env.take([&](const ip::Parsed& p) {
-        return p.proto == ip::kProtoIcmp6 && p.dst == env.peer6;
+        return p.proto == ipproto::kIcmp6 && p.dst == env.peer6;
     });
     REQUIRE(icmp6.size() == 1);
     CHECK(icmp6[0].icmp_type == 1);  // destination unreachable

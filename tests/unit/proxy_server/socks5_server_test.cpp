@@ -123,7 +123,7 @@ struct Fixture {
     std::optional<ip::Parsed> find_syn(std::uint16_t dport) {
         for (const Bytes& p : env.sink.packets) {
             auto parsed = ip::parse(p);
-            if (parsed && parsed->proto == ip::kProtoTcp && parsed->tcp.dport == dport &&
+            if (parsed && parsed->proto == ipproto::kTcp && parsed->tcp.dport == dport &&
                 (parsed->tcp.flags & ip::kSyn) != 0) {
                 return parsed;
             }

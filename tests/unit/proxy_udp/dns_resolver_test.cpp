@@ -43,7 +43,7 @@ struct SentQuery {
 std::vector<SentQuery> take_queries() {
     auto& env = NetEnv::get();
     auto pkts = env.take([](const ip::Parsed& p) {
-        return p.proto == ip::kProtoUdp && p.dst == kServer && p.udp_dport == 53;
+        return p.proto == ipproto::kUdp && p.dst == kServer && p.udp_dport == 53;
     });
     std::vector<SentQuery> out;
     for (auto& p : pkts) {

@@ -71,7 +71,7 @@ struct Resolver {
 
 auto udp_to(const IpAddress& dst, std::uint16_t dport) {
     return [dst, dport](const ip::Parsed& p) {
-        return p.proto == ip::kProtoUdp && p.dst == dst && p.udp_dport == dport;
+        return p.proto == ipproto::kUdp && p.dst == dst && p.udp_dport == dport;
     };
 }
 
