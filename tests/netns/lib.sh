@@ -91,7 +91,10 @@ wait_until() {
     return 1
 }
 
+# A test may define extra_dump (state worth seeing when it fails: daemon status, socket queues);
+# it runs before the logs, while every process is still up.
 dump_logs() {
+    if declare -F extra_dump >/dev/null; then extra_dump >&2 || true; fi
     for f in "$WORK"/*.log; do
         [ -f "$f" ] || continue
         echo "---- $f (last 40 lines)" >&2

@@ -156,6 +156,21 @@ fi
 # bystander connections are open. The lwIP heap stays under the cap, RSS under the bound;
 # once the server reads, every upload arrives intact and the bystanders still echo.
 CAP_KB=$((16 * 1024))  # net::StackConfig::kDefaultHeapLimitBytes
+# Where a stalled upload's bytes wait: the daemon's counters, then the sink's and the clients'
+# TCP sockets that still hold data (queues, windows, timers).
+extra_dump() {
+    echo "---- tunless status"
+    "$TUNLESS_BIN" status --name "${NS_PREFIX}tl" 2>&1 | head -n 30
+    echo "---- peer: sink sockets with queued data (ss -tino)"
+    n peer ss -tino state established '( sport = :7100 )' 2>/dev/null | queued_only | head -n 41
+    echo "---- node: client sockets of :1081 with queued data"
+    n node ss -tino state established '( dport = :1081 or sport = :1081 )' 2>/dev/null | queued_only | head -n 41
+}
+# ss -i prints a socket line (Recv-Q Send-Q ...) and then an indented details line.
+queued_only() {
+    awk 'NR == 1 {print; next} /^[0-9]/ {head = $0; keep = ($1 != 0 || $2 != 0); next}
+         keep {print head; print}'
+}
 GATE="$WORK/gate"; SYNC2="$WORK/sync2"; SYNC3="$WORK/sync3"; mkdir -p "$SYNC2" "$SYNC3"
 bg peer "$WORK/sink.log" "$PY" "$LOAD" sink 10.77.0.1 7100 "$GATE" >/dev/null
 wait_until 5 n peer bash -c "exec 3<>/dev/tcp/10.77.0.1/7100" || fail "sink server not up"
