@@ -10,6 +10,8 @@
 #include <set>
 #include <utility>
 
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
 #include "tests/unit/netstack/handlers.hpp"
 #include "tests/unit/netstack/test_env.hpp"
 
@@ -38,6 +40,7 @@ struct Receiver {
     std::size_t duplicates = 0;
     std::size_t lose_retransmissions = 0;  // the next this many resent segments are lost too
     bool sack = false;  // report out-of-order data in SACK blocks, as Linux does
+    std::uint16_t window = 0xFFFF;  // advertised, scaled by 7; 0: not reading (data is dropped)
 
     void ack() {
         ip::TcpSegment s;
@@ -46,7 +49,7 @@ struct Receiver {
         s.seq = peer.seq();
         s.ack = rcv_nxt;
         s.flags = ip::kAck;
-        s.window = 0xFFFF;  // scaled by 7: never the limit
+        s.window = window;  // 0xFFFF scaled by 7: never the limit
         if (sack) s.sack = sack_blocks();
         REQUIRE(env.inject(ip::tcp_packet(env.peer4, env.addr4, s)).has_value());
     }
@@ -102,7 +105,7 @@ struct Receiver {
             if (seq + p.tcp.payload.size() <= rcv_nxt || out_of_order.count(seq) != 0) {
                 ++duplicates;  // data the receiver held already
             }
-            deliver(seq, p.tcp.payload);
+            if (window != 0) deliver(seq, p.tcp.payload);  // a closed window drops (probes too)
             ack();  // one ACK per segment: duplicates while a hole is open
         }
         return !pkts.empty();
@@ -310,6 +313,42 @@ TEST_CASE("tcp tail loss: with SACK, a lost retransmission is resent after a pro
     CHECK(t.rx->in_order == data);
     CHECK(waited <= std::chrono::milliseconds(60));  // probe timeouts of 10-20 ms, not 200 ms
     CHECK(t.env.stack->stats().lwip.tcp_timeouts == timeouts_before);
+}
+TEST_CASE("tcp loss recovery: the RTO requeues unacked data in sequence order, before queued resends") {
+    // lwIP put the unacked queue in front of the unsent queue on a retransmission timeout. A
+    // resend that SACK recovery or fast retransmit had queued there (held back by the window)
+    // then followed segments above it; tcp_output() measures the head of the unsent queue from
+    // lastack, so once the ACKs had emptied unacked nothing fitted the window any more and no
+    // timer ran: the memory-pressure stall of tests/netns/proxy_load_test.sh. White-box: the
+    // state is set up with lwIP's own functions, as its input and timer paths would.
+    Transfer t(9109);
+    const Bytes data = pattern(6 * 1360, 18);
+    REQUIRE(t.conn->write(data) == data.size());
+    auto sent = t.env.take([&](const ip::Parsed& p) { return p.tcp.sport == t.rx->our_port; });
+    REQUIRE(sent.size() == 3);  // the initial window; none acknowledged, three more queued
+    struct tcp_pcb* pcb = nullptr;
+    for (struct tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
+        if (p->local_port == t.rx->our_port) pcb = p;
+    }
+    REQUIRE(pcb != nullptr);
+    REQUIRE(tcp_rexmit(pcb) == ERR_OK);  // the first segment waits in unsent for its resend
+    REQUIRE(tcp_rexmit_rto_prepare(pcb) == ERR_OK);
+    std::vector<std::uint32_t> order;
+    for (struct tcp_seg* seg = pcb->unsent; seg != nullptr; seg = seg->next) {
+        order.push_back(lwip_ntohl(seg->tcphdr->seqno) - sent[0].tcp.seq);
+    }
+    CHECK(order == std::vector<std::uint32_t>{0, 1360, 2720, 4080, 5440, 6800});
+    CHECK(pcb->unacked == nullptr);
+    // The go-back-N resend starts at the hole and the transfer completes.
+    tcp_rexmit_rto_commit(pcb);
+    auto resent = t.env.take([&](const ip::Parsed& p) { return p.tcp.sport == t.rx->our_port; });
+    REQUIRE(!resent.empty());
+    CHECK(resent[0].tcp.seq == sent[0].tcp.seq);
+    t.written = data.size();
+    REQUIRE(t.rx->rcv_nxt == sent[0].tcp.seq);
+    for (const auto& p : resent) t.env.sink.packets.push_back(ip::tcp_packet(p.src, p.dst, p.tcp));
+    const Bytes& got = t.run(data);
+    CHECK(got == data);
 }
 #endif
 
