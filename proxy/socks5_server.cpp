@@ -45,7 +45,9 @@ public:
           buf_(std::make_unique<std::array<std::uint8_t, socks5::kMaxClientMessageSize>>()) {}
 
 private:
-    enum class Phase : std::uint8_t { kGreeting, kAuth, kRequest, kConnecting, kSplicing, kDone };
+    // Only negotiation needs a phase: once the request is handled, LocalProxySession's dialer and
+    // splice say where the session is.
+    enum class Phase : std::uint8_t { kGreeting, kAuth, kRequest, kOver };
 
     void on_client_readable(int fd) override {
         const ssize_t n = ::recv(fd, buf_->data() + size_, buf_->size() - size_, 0);
@@ -73,12 +75,12 @@ private:
         done();
     }
     void done() {
-        phase_ = Phase::kDone;
+        phase_ = Phase::kOver;
         finish();
     }
 
     void process() {
-        while (phase_ == Phase::kGreeting || phase_ == Phase::kAuth || phase_ == Phase::kRequest) {
+        while (phase_ != Phase::kOver) {
             if (phase_ == Phase::kGreeting) {
                 auto r = socks5::parse_greeting(pending());
                 if (r.need_more()) return;
@@ -111,6 +113,7 @@ private:
                     return reject(socks5::fault_name(r.fault));
                 }
                 drop_front(r.consumed);
+                phase_ = Phase::kOver;
                 return handle(r.value);
             }
         }
@@ -136,7 +139,6 @@ private:
             return reject(req.command == socks5::Command::kBind ? "bind_unsupported"
                                                                 : "udp_associate_unsupported");
         }
-        phase_ = Phase::kConnecting;
         target_ = req.target;
         dial(req.target);  // early data waits in the socket
     }
@@ -155,7 +157,6 @@ private:
         Bytes early(pending().begin(), pending().end());
         buf_.reset();
         size_ = 0;
-        phase_ = Phase::kSplicing;
         start_splice(std::move(conn), reply.view(), std::move(early));
     }
 
