@@ -143,13 +143,12 @@ Status connect_result(int fd) {
     return {};
 }
 
-void close_with_reset(io::UniqueFd& fd) {
+void close_with_reset(io::UniqueFd fd) {
     if (!fd) {
         return;
     }
     linger lg{1, 0};
     (void)::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    fd.reset();
 }
 
 bool send_all_small(int fd, ByteView data) {

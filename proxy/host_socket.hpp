@@ -50,7 +50,7 @@ Result<io::UniqueFd> start_connect(const IpAddress& ip, std::uint16_t port);
 // SO_ERROR of a socket whose non-blocking connect finished (after io::kWrite/kError).
 Status connect_result(int fd);
 // Closes with RST (SO_LINGER 0): tells a local client its connection failed or was reset.
-void close_with_reset(io::UniqueFd& fd);
+void close_with_reset(io::UniqueFd fd);
 // Sends all of `data` on a fresh socket or fails: used for short protocol replies, which always
 // fit an empty socket buffer. MSG_NOSIGNAL.
 bool send_all_small(int fd, ByteView data);

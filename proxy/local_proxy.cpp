@@ -18,18 +18,16 @@ void LocalProxy::shutdown() {
 }
 
 LocalProxySession::LocalProxySession(LocalProxy& proxy, io::UniqueFd fd, const Endpoint& client)
-    : ctx_(proxy.ctx_), fd_(std::move(fd)), client_(client),
+    : ctx_(proxy.ctx_), fd_(ctx_.loop, std::move(fd)), client_(client),
       credentials_(proxy.options_.credentials), proxy_(proxy),
       deadline_(ctx_.loop.now() + ctx_.negotiation_timeout) {}
 
-LocalProxySession::~LocalProxySession() { unregister(); }
+LocalProxySession::~LocalProxySession() = default;
 
 void LocalProxySession::begin() {
-    if (!ctx_.loop.add_fd(fd_.get(), io::kRead, *this)) {
+    if (!fd_.watch(io::kRead, *this)) {
         finish();
-        return;
     }
-    registered_ = true;
 }
 
 void LocalProxySession::on_fd_ready(int fd, std::uint32_t events) {
@@ -59,13 +57,13 @@ void LocalProxySession::abort() {
     if (splice_) {
         splice_->abort();
     } else {
-        close_with_reset(fd_);
+        close_with_reset(fd_.release());
         finish();
     }
 }
 
 void LocalProxySession::dial(const Target& target) {
-    (void)ctx_.loop.modify_fd(fd_.get(), 0);
+    (void)fd_.set_interest(0);
     dialer_ = std::make_unique<MeshDialer>(
         ctx_, [this](DialOutcome o, std::unique_ptr<net::TcpConnection> c) {
             on_dialed(o, std::move(c));
@@ -75,9 +73,8 @@ void LocalProxySession::dial(const Target& target) {
 
 void LocalProxySession::start_splice(std::unique_ptr<net::TcpConnection> conn, ByteView reply,
                                      Bytes to_mesh) {
-    unregister();
     const bool sent = reply.empty() || send_all_small(fd_.get(), reply);
-    splice_ = std::make_unique<Splice>(ctx_.splices, proxy_.stats_.traffic, *this, std::move(fd_),
+    splice_ = std::make_unique<Splice>(ctx_.splices, proxy_.stats_.traffic, *this, fd_.release(),
                                        std::move(conn));
     if (!sent) {
         splice_->abort();
@@ -86,22 +83,11 @@ void LocalProxySession::start_splice(std::unique_ptr<net::TcpConnection> conn, B
     splice_->start(std::move(to_mesh));
 }
 
-io::UniqueFd LocalProxySession::release_client() {
-    unregister();
-    return std::move(fd_);
-}
+io::UniqueFd LocalProxySession::release_client() { return fd_.release(); }
 
 void LocalProxySession::finish() {
-    unregister();
     fd_.reset();
     proxy_.sessions_.finish(*this);
-}
-
-void LocalProxySession::unregister() {
-    if (registered_) {
-        ctx_.loop.remove_fd(fd_.get());
-        registered_ = false;
-    }
 }
 
 }  // namespace tunless::proxy

@@ -17,6 +17,7 @@
 #include "proxy/session.hpp"
 #include "proxy/splice.hpp"
 #include "proxy/target.hpp"
+#include "transports/watched_fd.hpp"
 
 namespace tunless::proxy {
 
@@ -115,16 +116,13 @@ protected:
     ListenerStats& stats() { return proxy_.stats_; }
 
     ServiceContext& ctx_;
-    io::UniqueFd fd_;
+    io::WatchedFd fd_;
     const Endpoint client_;
     const std::optional<Credentials> credentials_;  // as configured when the client was accepted
 
 private:
-    void unregister();
-
     LocalProxy& proxy_;
     Instant deadline_;
-    bool registered_ = false;
     bool refusing_ = false;
     std::unique_ptr<MeshDialer> dialer_;
     std::unique_ptr<Splice> splice_;

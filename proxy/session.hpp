@@ -96,7 +96,7 @@ public:
         constexpr bool kCanAnswer = requires(S& s) { s.begin_refusal(); };
         const Admission a = admission(client.to_string(), kCanAnswer);
         if (a == Admission::kReset) {
-            close_with_reset(fd);
+            close_with_reset(std::move(fd));
             return;
         }
         auto session = std::make_unique<S>(owner, std::move(fd), client);

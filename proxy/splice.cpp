@@ -75,19 +75,16 @@ const char* splice_end_name(SpliceEnd e) {
 
 Splice::Splice(SpliceRuntime& runtime, TrafficCounters& counters, SpliceObserver& observer,
                io::UniqueFd host, std::unique_ptr<net::TcpConnection> mesh)
-    : rt_(runtime), counters_(counters), observer_(observer), fd_(std::move(host)),
-      mesh_(std::move(mesh)) {}
+    : rt_(runtime), counters_(counters), observer_(observer),
+      fd_(runtime.loop(), std::move(host)), mesh_(std::move(mesh)) {}
 
 Splice::~Splice() {
     rt_.cancel(this);
-    if (registered_) {
-        rt_.loop().remove_fd(fd_.get());
-    }
     if (mesh_) {
         mesh_->set_handler(nullptr);
         if (!ended_) {
             mesh_->abort();
-            close_with_reset(fd_);
+            close_with_reset(fd_.release());
         }
     }
 }
@@ -97,11 +94,10 @@ void Splice::start(Bytes to_mesh_first, Bytes to_host_first) {
     pending_to_host_ = std::move(to_host_first);
     mesh_->set_handler(this);
     interest_ = io::kRead;
-    if (!rt_.loop().add_fd(fd_.get(), interest_, *this)) {
+    if (!fd_.watch(interest_, *this)) {
         end(SpliceEnd::kHostReset);
         return;
     }
-    registered_ = true;
     pump_to_mesh();
     if (!ended_) {
         rt_.schedule(this);  // data or a FIN may already be queued on the mesh side
@@ -121,15 +117,11 @@ void Splice::end(SpliceEnd how) {
         return;
     }
     ended_ = true;
-    if (registered_) {
-        rt_.loop().remove_fd(fd_.get());
-        registered_ = false;
-    }
     if (how == SpliceEnd::kClosed) {
         fd_.reset();
         mesh_->close();  // both FINs are done and every received byte consumed: no RST
     } else {
-        close_with_reset(fd_);
+        close_with_reset(fd_.release());
         mesh_->abort();
     }
     observer_.on_splice_end(*this, how);
@@ -142,14 +134,14 @@ void Splice::check_done() {
 }
 
 void Splice::update_interest() {
-    if (!registered_) {
+    if (!fd_.watched()) {
         return;
     }
     const std::uint32_t want = (reading_ && !host_eof_ ? io::kRead : 0U) |
                                (want_write_ ? io::kWrite : 0U);
     if (want != interest_) {
         interest_ = want;
-        if (!rt_.loop().modify_fd(fd_.get(), want)) {
+        if (!fd_.set_interest(want)) {
             host_failed();
         }
     }
@@ -213,9 +205,8 @@ void Splice::pump_to_mesh() {
         } else if (errno == EINTR) {
             continue;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (parked_ && rt_.loop().add_fd(fd_.get(), io::kRead, *this)) {
+            if (parked_ && fd_.watch(io::kRead, *this)) {
                 parked_ = false;  // not hung up after all: poll again
-                registered_ = true;
                 interest_ = io::kRead;
             }
             break;
@@ -342,13 +333,12 @@ void Splice::on_fd_ready(int fd, std::uint32_t events) {
     if (!ended_ && (events & io::kWrite) != 0) {
         flush_to_host();
     }
-    if (!ended_ && (events & io::kHangup) != 0 && registered_ && (!reading_ || host_eof_)) {
+    if (!ended_ && (events & io::kHangup) != 0 && fd_.watched() && (!reading_ || host_eof_)) {
         // Both directions of the socket are down and EPOLLHUP stays set (level-triggered):
         // stop polling instead of spinning. Reads still drain what the socket holds (resumed
         // from on_writable); sends now fail with EPIPE, which resets the mesh side. While
         // reading is on, the next rounds keep reading until EOF.
-        rt_.loop().remove_fd(fd_.get());
-        registered_ = false;
+        fd_.unwatch();
         parked_ = true;
     }
 }

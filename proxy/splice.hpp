@@ -22,6 +22,7 @@
 #include "proxy/limits.hpp"
 #include "transports/event_loop.hpp"
 #include "transports/unique_fd.hpp"
+#include "transports/watched_fd.hpp"
 
 namespace tunless::proxy {
 
@@ -126,13 +127,12 @@ private:
     SpliceRuntime& rt_;
     TrafficCounters& counters_;
     SpliceObserver& observer_;
-    io::UniqueFd fd_;
+    io::WatchedFd fd_;
     std::unique_ptr<net::TcpConnection> mesh_;
     Bytes pending_to_mesh_;  // early bytes, or what lwIP refused under memory pressure
     Bytes pending_to_host_;
     std::size_t pending_to_host_off_ = 0;
     std::uint32_t interest_ = 0;
-    bool registered_ = false;
     bool parked_ = false;        // host hung up: no longer registered (HUP is level-triggered)
     bool reading_ = true;        // EPOLLIN wanted (off while the mesh side is full)
     bool want_write_ = false;    // EPOLLOUT wanted (the socket was full)

@@ -5,6 +5,7 @@
 
 #include "proxy/mesh_dialer.hpp"
 #include "proxy/proxy_protocol.hpp"
+#include "transports/watched_fd.hpp"
 #include "tools/log/log.hpp"
 
 namespace tunless::proxy {
@@ -41,14 +42,12 @@ class InboundForward::Session final : public proxy::Session,
 public:
     Session(InboundForward& fwd, std::unique_ptr<net::TcpConnection> conn)
         : fwd_(fwd), ctx_(fwd.ctx_), conn_(std::move(conn)), peer_(conn_->endpoints()),
-          target_(fwd.options_.target), proxy_protocol_(fwd.options_.proxy_protocol) {
+          target_(fwd.options_.target), proxy_protocol_(fwd.options_.proxy_protocol),
+          fd_(ctx_.loop, io::UniqueFd()) {
         conn_->set_handler(this);
     }
 
     ~Session() override {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-        }
         if (resolving_) {
             ctx_.host_names().cancel(resolve_id_);
         }
@@ -88,8 +87,7 @@ public:
 
     void on_fd_ready(int fd, std::uint32_t events) override {
         (void)events;
-        ctx_.loop.remove_fd(fd);
-        registered_ = false;
+        fd_.unwatch();
         if (auto st = connect_result(fd); !st) {
             return fail_mesh(st.error().message.c_str());
         }
@@ -101,7 +99,7 @@ public:
             header.assign(h.view().begin(), h.view().end());
         }
         splice_ = std::make_unique<Splice>(ctx_.splices, fwd_.stats_.traffic, *this,
-                                           std::move(fd_), std::move(conn_));
+                                           fd_.release(), std::move(conn_));
         splice_->start({}, std::move(header));
     }
 
@@ -137,11 +135,10 @@ private:
         if (!fd) {
             return fail_mesh(fd.error().message.c_str());
         }
-        fd_ = std::move(*fd);
-        if (!ctx_.loop.add_fd(fd_.get(), io::kWrite, *this)) {
+        fd_.reset(std::move(*fd));
+        if (!fd_.watch(io::kWrite, *this)) {
             return fail_mesh("cannot poll the socket");
         }
-        registered_ = true;
     }
 
     void fail_mesh(const char* why) {
@@ -156,10 +153,6 @@ private:
     }
 
     void finish() {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-            registered_ = false;
-        }
         fd_.reset();
         fwd_.sessions_.finish(*this);
     }
@@ -170,8 +163,7 @@ private:
     net::TcpEndpoints peer_;
     cfg::NamedEndpoint target_;  // the forward's settings when this connection was accepted
     bool proxy_protocol_;
-    io::UniqueFd fd_;
-    bool registered_ = false;
+    io::WatchedFd fd_;
     bool resolving_ = false;
     NameResolver::RequestId resolve_id_ = 0;
     Instant deadline_{};
@@ -236,18 +228,11 @@ class OutboundForward::Session final : public proxy::Session,
                                        public SpliceObserver {
 public:
     Session(OutboundForward& fwd, io::UniqueFd fd, const Endpoint& client)
-        : fwd_(fwd), ctx_(fwd.ctx_), fd_(std::move(fd)), client_(client), target_(fwd.target_) {}
-
-    ~Session() override {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-        }
-    }
+        : fwd_(fwd), ctx_(fwd.ctx_), fd_(ctx_.loop, std::move(fd)), client_(client),
+          target_(fwd.target_) {}
 
     void begin() {
-        if (ctx_.loop.add_fd(fd_.get(), 0, *this)) {  // only errors/hangups while dialing
-            registered_ = true;
-        }
+        (void)fd_.watch(0, *this);  // only errors/hangups while dialing
         dialer_ = std::make_unique<MeshDialer>(
             ctx_, [this](DialOutcome o, std::unique_ptr<net::TcpConnection> c) {
                 on_dialed(o, std::move(c));
@@ -279,44 +264,36 @@ public:
             splice_->abort();
             return;
         }
-        close_with_reset(fd_);
+        close_with_reset(fd_.release());
         finish();
     }
 
 private:
     void on_dialed(DialOutcome o, std::unique_ptr<net::TcpConnection> conn) {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-            registered_ = false;
-        }
+        fd_.unwatch();
         if (o != DialOutcome::kConnected) {
             ++fwd_.stats_.failed;
             log::debug_limited(g_log_limit, ctx_.loop.now(), "{}: {} -> {}: {}", fwd_.stats_.name,
                                client_.to_string(), target_.to_string(),
                                dial_outcome_name(o));
-            close_with_reset(fd_);
+            close_with_reset(fd_.release());
             return finish();
         }
         splice_ = std::make_unique<Splice>(ctx_.splices, fwd_.stats_.traffic, *this,
-                                           std::move(fd_), std::move(conn));
+                                           fd_.release(), std::move(conn));
         splice_->start();
     }
 
     void finish() {
-        if (registered_) {
-            ctx_.loop.remove_fd(fd_.get());
-            registered_ = false;
-        }
         fd_.reset();
         fwd_.sessions_.finish(*this);
     }
 
     OutboundForward& fwd_;
     ServiceContext& ctx_;
-    io::UniqueFd fd_;
+    io::WatchedFd fd_;
     Endpoint client_;
     Target target_;  // the forward's Target when this client was accepted
-    bool registered_ = false;
     std::unique_ptr<MeshDialer> dialer_;
     std::unique_ptr<Splice> splice_;
 };

@@ -1,6 +1,7 @@
 // UniqueFd: sole owner of one file descriptor, closed on destruction (RAII around the C handle).
 // Move-only. It does not know about the event loop: remove an fd from the loop before the
-// UniqueFd that owns it dies (EventLoop::remove_fd), or epoll keeps a stale registration.
+// UniqueFd that owns it dies (EventLoop::remove_fd), or epoll keeps a stale registration;
+// WatchedFd (watched_fd.hpp) owns both and does it in that order.
 // Used by everything in transports/ that opens a socket, epoll, signalfd or file.
 #pragma once
 

@@ -4,6 +4,7 @@
 // the new ones), removed ones close and reset their clients, added ones open, and a listener
 // that cannot bind is reported while the rest of the reload still applies.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config/listener_diff.hpp"
 #include "core/config/parser.hpp"
@@ -67,6 +69,15 @@ struct Fixture {
         const std::string l = line(kind + " 127.0.0.1:");
         REQUIRE(!l.empty());
         return static_cast<std::uint16_t>(std::stoi(l.substr(kind.size() + 11)));
+    }
+    // Registrations whose fd is closed. A session that closes its socket before leaving the loop
+    // leaves one behind, and add_fd then refuses the next socket that gets the same number.
+    std::vector<int> stale_registrations() const {
+        std::vector<int> stale;
+        for (int fd = 0; fd < 1024; ++fd) {
+            if (loop->interest(fd) && ::fcntl(fd, F_GETFD) < 0) stale.push_back(fd);
+        }
+        return stale;
     }
     int connect_client(std::uint16_t port) {
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -148,6 +159,7 @@ TEST_CASE("reload: a removed listener resets its live clients and stops listenin
     after.socks5.clear();
     CHECK(f.reload(before, after).empty());
     CHECK(f.line("socks5").empty());
+    CHECK(f.stale_registrations().empty());
     CHECK(!f.exchange(live, {}, 1).has_value());  // reset
     const int again = f.connect_client(socks_port);
     CHECK(!f.exchange(again, {}, 1).has_value());  // refused: nothing listens there

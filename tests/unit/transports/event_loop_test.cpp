@@ -9,6 +9,7 @@
 #include "tests/unit/transports/transport_test_support.hpp"
 #include "transports/clock.hpp"
 #include "transports/event_loop.hpp"
+#include "transports/watched_fd.hpp"
 
 using namespace tunless;
 using namespace tunless::io;
@@ -152,6 +153,49 @@ TEST_CASE("fd readiness reaches the handler; interest changes are honoured") {
     REQUIRE(loop->run_once(0ms));
     CHECK(h.calls.size() == 2);
     CHECK_FALSE(loop->modify_fd(p.r.get(), kRead));
+}
+
+TEST_CASE("WatchedFd leaves the loop before its fd closes, so the number can be polled again") {
+    auto loop = make_loop();
+    Recorder h;
+    Pipe p;
+    const int number = p.r.get();
+    {
+        WatchedFd w(*loop, std::move(p.r));
+        CHECK(w.set_interest(kRead));  // not watched yet: nothing to change
+        REQUIRE(w.watch(kRead, h));
+        CHECK_FALSE(w.watch(kRead, h));
+        REQUIRE(w.set_interest(0));
+        CHECK(*loop->interest(number) == 0);
+        w.reset();  // unwatch, then close
+        CHECK_FALSE(w);
+        CHECK_FALSE(w.watched());
+        CHECK_FALSE(loop->interest(number));
+        CHECK_FALSE(w.watch(kRead, h));  // no fd
+    }
+    // The next pipe gets the lowest free number, the one just closed.
+    Pipe q;
+    REQUIRE(q.r.get() == number);
+    {
+        WatchedFd w(*loop, std::move(q.r));
+        REQUIRE(w.watch(kRead, h));
+        q.put();
+        REQUIRE(loop->run_once(1s));
+        REQUIRE(h.calls.size() == 1);
+        CHECK(h.calls[0].fd == number);
+        // release() hands the fd on unwatched and still open.
+        UniqueFd taken = w.release();
+        CHECK(taken.get() == number);
+        CHECK_FALSE(loop->interest(number));
+        CHECK(::fcntl(number, F_GETFD) >= 0);
+        CHECK_FALSE(w);
+        q.r = std::move(taken);
+    }
+    {
+        WatchedFd w(*loop, std::move(q.r));
+        REQUIRE(w.watch(kRead, h));
+    }  // the destructor unwatches too
+    CHECK_FALSE(loop->interest(number));
 }
 
 TEST_CASE("write interest and hangup are reported") {
