@@ -196,7 +196,7 @@ void Splice::pump_to_mesh() {
                 update_interest();
                 return;
             }
-            if (got < want && !parked_) {
+            if (got < want && !parked()) {
                 break;  // drained: skip the extra EAGAIN round trip (epoll reports more)
             }
         } else if (n == 0) {
@@ -205,9 +205,8 @@ void Splice::pump_to_mesh() {
         } else if (errno == EINTR) {
             continue;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (parked_ && fd_.watch(io::kRead, *this)) {
-                parked_ = false;  // not hung up after all: poll again
-                interest_ = io::kRead;
+            if (parked() && fd_.watch(io::kRead, *this)) {
+                interest_ = io::kRead;  // not hung up after all: poll again
             }
             break;
         } else {
@@ -216,7 +215,7 @@ void Splice::pump_to_mesh() {
         }
     }
     reading_ = true;
-    if (parked_ && budget == 0) {
+    if (parked() && budget == 0) {
         mesh_->request_writable();  // not polled any more: continue from the next ACK
     }
     update_interest();
@@ -339,7 +338,6 @@ void Splice::on_fd_ready(int fd, std::uint32_t events) {
         // from on_writable); sends now fail with EPIPE, which resets the mesh side. While
         // reading is on, the next rounds keep reading until EOF.
         fd_.unwatch();
-        parked_ = true;
     }
 }
 

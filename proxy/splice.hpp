@@ -123,6 +123,9 @@ private:
     void check_done();
     void end(SpliceEnd how);
     void host_failed() { end(SpliceEnd::kHostReset); }
+    // The host hung up, so the fd left the loop (EPOLLHUP is level-triggered) while the splice
+    // lives on; reads resume from on_writable. No other path unwatches a live splice's fd.
+    bool parked() const { return !ended_ && fd_ && !fd_.watched(); }
 
     SpliceRuntime& rt_;
     TrafficCounters& counters_;
@@ -133,7 +136,6 @@ private:
     Bytes pending_to_host_;
     std::size_t pending_to_host_off_ = 0;
     std::uint32_t interest_ = 0;
-    bool parked_ = false;        // host hung up: no longer registered (HUP is level-triggered)
     bool reading_ = true;        // EPOLLIN wanted (off while the mesh side is full)
     bool want_write_ = false;    // EPOLLOUT wanted (the socket was full)
     bool host_eof_ = false;      // the host sent FIN

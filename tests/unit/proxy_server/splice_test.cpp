@@ -215,4 +215,42 @@ TEST_CASE("splice: idle for the idle timeout resets both sides; traffic postpone
     CHECK(f.peer->got_rst());
 }
 
+TEST_CASE("splice: a host that hangs up while the mesh side is full leaves the loop, then drains") {
+    Fixture f(9107);
+    f.peer->window = 0;  // the mesh peer accepts no data for now
+    f.peer->ack_all();
+    f.peer->send(ip::kAck | ip::kFin);  // mesh FIN: the splice shuts the host's write side
+    f.pump();
+    char c;
+    REQUIRE(::recv(f.client, &c, 1, 0) == 0);
+
+    const Bytes data = pattern(600 * 1024, 5);
+    std::size_t sent = 0;
+    for (int i = 0; i < 200 && sent < data.size(); ++i) {
+        const ssize_t n = ::send(f.client, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) sent += static_cast<std::size_t>(n);
+        f.pump(1);
+    }
+    REQUIRE_FALSE(f.host_reading());  // backed up behind the closed window
+    // The host's FIN makes both directions of the socket down: EPOLLHUP, level-triggered and
+    // reported with no interest set. Polling on would wake the loop forever; the splice parks.
+    ::shutdown(f.client, SHUT_WR);
+    f.pump();
+    CHECK_FALSE(f.loop->interest(f.host_fd).has_value());
+    CHECK_FALSE(f.ends.how.has_value());
+
+    f.peer->window = 0xFFFF;  // the peer reads again: the parked socket drains from on_writable
+    bool fin = false;
+    for (int i = 0; i < 5000 && !fin; ++i) {
+        f.peer->take();
+        fin = f.peer->got_fin();
+        f.peer->ack_all();
+        f.pump(1);
+    }
+    CHECK(fin);
+    CHECK(f.peer->received() == Bytes(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(sent)));
+    REQUIRE(f.ends.how.has_value());
+    CHECK(*f.ends.how == SpliceEnd::kClosed);
+}
+
 }  // namespace tunless::test
