@@ -26,8 +26,11 @@ require_netns() {
     ip netns del "${NS_PREFIX}probe"
 }
 
+# The wireguard-go binary the peers run: Debian's by default; the benchmark can point this at
+# another build (e.g. bookworm-backports', which batches with UDP GSO/GRO).
+WIREGUARD_GO=${WIREGUARD_GO:-wireguard-go}
 require_wireguard_go() {
-    command -v wireguard-go >/dev/null || skip "wireguard-go is not installed (tools/setup.sh installs it)"
+    command -v "$WIREGUARD_GO" >/dev/null || skip "wireguard-go is not installed (tools/setup.sh installs it)"
     command -v wg >/dev/null || skip "wg (wireguard-tools) is not installed"
     [ -c /dev/net/tun ] || skip "/dev/net/tun is missing: the reference peer needs a kernel tun"
 }
@@ -127,7 +130,7 @@ trap 'exit 143' TERM INT
 wireguard_go() {
     local name=$1 ifname=$2 key=$3 port=$4; shift 4
     local pid
-    pid=$(bg "$name" "$WORK/wggo-$ifname.log" env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifname")
+    pid=$(bg "$name" "$WORK/wggo-$ifname.log" env WG_PROCESS_FOREGROUND=1 "$WIREGUARD_GO" "$ifname")
     wait_until 5 n "$name" test -S "/var/run/wireguard/$ifname.sock" || fail "wireguard-go $ifname did not start"
     n "$name" wg set "$ifname" private-key "$key" listen-port "$port"
     for a in "$@"; do n "$name" ip addr add "$a" dev "$ifname"; done

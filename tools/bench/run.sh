@@ -23,6 +23,7 @@
 #   IDLE_SECONDS=600            idle mode: capture window (bytes/day extrapolated from it)
 #   TUNLESS_BIN=build-bench/tools/tunless/tunless   OUT=results file (.jsonl; .md next to it)
 #   PROFILE=perf|strace         bulk mode: only profile tunless over a SOCKS5 download and upload (DIRS)
+#   WIREGUARD_GO=PATH           the wireguard-go binary for wgA and wgB (default: Debian's, from PATH)
 # Only traffic inside the two namespaces it creates; everything is removed on exit (trap).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -152,7 +153,7 @@ git_rev=$(cd "$TOP" && git rev-parse --short HEAD)$(cd "$TOP" && git diff --quie
 {
     echo "# tunless bench $(date -u +%FT%TZ) mode=$MODE commit=$git_rev RUNS=$RUNS SECONDS_PER_RUN=$SECS CASES=\"$CASES\""
     echo "# kernel $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-    echo "# wireguard-go $(wireguard-go --version 2>/dev/null | head -1), tunless $("$TUNLESS_BIN" --version 2>/dev/null | head -1), binary $TUNLESS_BIN built $(date -u -r "$TUNLESS_BIN" +%FT%TZ) (commit above = the tree at run time)"
+    echo "# wireguard-go $WIREGUARD_GO: $("$WIREGUARD_GO" --version 2>/dev/null | head -1), tunless $("$TUNLESS_BIN" --version 2>/dev/null | head -1), binary $TUNLESS_BIN built $(date -u -r "$TUNLESS_BIN" +%FT%TZ) (commit above = the tree at run time)"
 } > "$OUT"
 rss_line() { # CASE PID
     local st=/proc/$2/status
