@@ -30,7 +30,7 @@ require_netns() {
 # another build (e.g. bookworm-backports', which batches with UDP GSO/GRO).
 WIREGUARD_GO=${WIREGUARD_GO:-wireguard-go}
 require_wireguard_go() {
-    command -v "$WIREGUARD_GO" >/dev/null || skip "wireguard-go is not installed (tools/setup.sh installs it)"
+    command -v "$WIREGUARD_GO" >/dev/null || skip "$WIREGUARD_GO not found (tools/setup.sh installs Debian's wireguard-go)"
     command -v wg >/dev/null || skip "wg (wireguard-tools) is not installed"
     [ -c /dev/net/tun ] || skip "/dev/net/tun is missing: the reference peer needs a kernel tun"
 }

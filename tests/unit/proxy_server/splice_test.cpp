@@ -82,6 +82,12 @@ struct Fixture {
         }
         return out;
     }
+    // Sends what the host socket takes of data[sent..] without blocking; advances `sent`.
+    void client_send(const Bytes& data, std::size_t& sent) {
+        if (sent >= data.size()) return;
+        const ssize_t n = ::send(client, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) sent += static_cast<std::size_t>(n);
+    }
     bool host_reading() const {
         auto i = loop->interest(host_fd);
         return i && (*i & io::kRead) != 0;
@@ -156,8 +162,7 @@ TEST_CASE("splice: reading from the host stops while lwIP's send buffer is full"
     const Bytes data = pattern(700 * 1024, 9);
     std::size_t sent = 0;
     for (int i = 0; i < 200 && sent < data.size(); ++i) {
-        const ssize_t n = ::send(f.client, data.data() + sent, data.size() - sent, 0);
-        if (n > 0) sent += static_cast<std::size_t>(n);
+        f.client_send(data, sent);
         f.pump(1);
     }
     CHECK(sent < data.size());  // the socket backed up: the splice stopped reading
@@ -166,10 +171,7 @@ TEST_CASE("splice: reading from the host stops while lwIP's send buffer is full"
 
     f.peer->window = 0xFFFF;
     for (int i = 0; i < 5000 && f.peer->received_bytes() < data.size(); ++i) {
-        if (sent < data.size()) {
-            const ssize_t n = ::send(f.client, data.data() + sent, data.size() - sent, 0);
-            if (n > 0) sent += static_cast<std::size_t>(n);
-        }
+        f.client_send(data, sent);
         f.peer->take();
         f.peer->ack_all();
         f.pump(1);
@@ -227,8 +229,7 @@ TEST_CASE("splice: a host that hangs up while the mesh side is full leaves the l
     const Bytes data = pattern(600 * 1024, 5);
     std::size_t sent = 0;
     for (int i = 0; i < 200 && sent < data.size(); ++i) {
-        const ssize_t n = ::send(f.client, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) sent += static_cast<std::size_t>(n);
+        f.client_send(data, sent);
         f.pump(1);
     }
     REQUIRE_FALSE(f.host_reading());  // backed up behind the closed window
