@@ -385,8 +385,8 @@ def report(path):
              "load": med([r.get("load1") for r in rs])}
         return f
     print("#### Bulk TCP (MB/s = 10^6 bytes/s; CPU in seconds per GB moved; median [min–max])\n")
-    print("| case | dir | runs | MB/s | vs (b) | daemon CPU s/GB | vs (b) | peer daemon CPU s/GB | machine CPU s/GB | vs (b) | gap time >100 ms (ms) | max gap (ms) | daemon RSS peak kB | load1 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| case | dir | runs | MB/s | vs (b) | per round vs (b) | daemon CPU s/GB | vs (b) | peer daemon CPU s/GB | machine CPU s/GB | vs (b) | gap time >100 ms (ms) | max gap (ms) | daemon RSS peak kB | load1 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for k in order:
         rs = by[k]
         if rs[0]["kind"] not in ("bulk", "iperf"):
@@ -394,7 +394,13 @@ def report(path):
         f = bulk_fig(rs)
         ref = by.get(("i_b_wggo_both" if k[0].startswith("i_") else "b_wggo_both", k[1]))
         rf = bulk_fig(ref) if ref else {}
+        # Each run against (b) of its own round (run.sh interleaves the cases): robust to the
+        # machine's speed drifting between rounds, which the ratio of medians is not.
+        ref_by_round = {r.get("round"): r["mbps"] for r in ref or [] if r.get("round")}
+        paired = med([r["mbps"] / ref_by_round[r["round"]] for r in rs
+                      if r.get("round") in ref_by_round and ref_by_round[r["round"]]])
         print(f"| {k[0]} | {k[1]} | {len(rs)} | {fmt(f['mbps'])} | {ratio(f['mbps'], rf.get('mbps'))} | "
+              f"{fmt(paired, 2)} | "
               f"{fmt(f['cpu'], 2)} | {ratio(f['cpu'], rf.get('cpu'))} | {fmt(f['peer'], 2)} | {fmt(f['mach'], 2)} | "
               f"{ratio(f['mach'], rf.get('mach'))} | {fmt(f['gap'], 0)} | {fmt(f['maxgap'], 0)} | {fmt(f['rss'], 0)} | {fmt(f['load'], 2)} |")
     print("\n#### 1-byte request/response (round trips per second, one connection)\n")

@@ -17,7 +17,7 @@
 # daemon CPU (utime+stime), whole-machine CPU, gaps > 100 ms, RSS and the 1-min load average.
 #
 # Usage (root): tools/bench/run.sh [bulk|idle]       (default bulk)
-#   RUNS=5 SECONDS_PER_RUN=10   runs per case and seconds per transfer (RUNS=1 SECONDS_PER_RUN=2: quick)
+#   RUNS=5 SECONDS_PER_RUN=10   runs per case (bulk: rounds over all cases) and seconds per transfer
 #   DIRS="D U"                  bulk directions (D = download to the client, U = upload)
 #   CASES="a b c d e i f g"     subset of cases (i = a, b, d, e again with iperf3 as the client)
 #   IDLE_SECONDS=600            idle mode: capture window (bytes/day extrapolated from it)
@@ -209,20 +209,36 @@ rss_line "idle after start (tl)" "$TL"
 PIDS_ALL="tl=$TL,tl2=$TL2,tls=$TLS,wgA=$WGA,wgB=$WGB"
 client() { # NS KIND CASE DIR OURS PEER -- benchnet args
     local ns=$1 kind=$2 case_=$3 dir=$4 ours=$5 peer=$6; shift 7
-    local tag="{\"kind\":\"$kind\",\"case\":\"$case_\",\"dir\":\"$dir\",\"ours\":\"$ours\",\"peer\":\"$peer\"}"
+    local tag="{\"kind\":\"$kind\",\"case\":\"$case_\",\"dir\":\"$dir\",\"ours\":\"$ours\",\"peer\":\"$peer\",\"round\":${ROUND:-0}}"
     local line
     line=$(n "$ns" "$PY" "$BN" "$kind" --pids "$PIDS_ALL" --tag "$tag" "$@" 2>"$WORK/client.err") \
         || { echo "  $case_ $dir: client failed: $(tail -n 1 "$WORK/client.err")" >&2; return 0; }
     echo "$line" >> "$OUT"
     echo "  $case_ $dir: $(echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items() if k in ("mbps","gap_time","max_gap","rtt_per_s","cfb_ms","load1") or k.startswith("cpu_")})')"
 }
+# Bulk cases run in rounds: round r runs every selected case once in each direction before
+# round r+1 starts, so every tunless run has a reference (b) run minutes or less away. On a
+# shared VM the machine's speed drifts over a benchmark's half hour (2026-12-08: reference (b)
+# alone varied 160-290 MB/s between invocations); run case by case, that drift lands on the
+# ratios. The report pairs each run with (b) of its own round.
+BULK=()
 bulk_case() { # CASE NS OURS PEER -- args   (BULK_KIND=iperf: iperf3 as the client)
-    local case_=$1 ns=$2 ours=$3 peer=$4; shift 5
-    for dir in ${DIRS:-D U}; do
-        for _ in $(seq 1 "$RUNS"); do
-            client "$ns" "${BULK_KIND:-bulk}" "$case_" "$([ $dir = D ] && echo download || echo upload)" "$ours" "$peer" -- --mode $dir --seconds "$SECS" "$@"
+    BULK+=("${BULK_KIND:-bulk}|$1|$2|$3|$4|${*:6}")
+}
+run_bulk() {
+    [ ${#BULK[@]} -gt 0 ] || return 0
+    pretty "bulk: ${#BULK[@]} case(s) x directions (${DIRS:-D U}), $RUNS round(s)"
+    local kind case_ ns ours peer args dir
+    for ROUND in $(seq 1 "$RUNS"); do
+        for spec in "${BULK[@]}"; do
+            IFS='|' read -r kind case_ ns ours peer args <<< "$spec"
+            for dir in ${DIRS:-D U}; do
+                # shellcheck disable=SC2086  # args: the case's benchnet options, word-split
+                client "$ns" "$kind" "$case_" "$([ $dir = D ] && echo download || echo upload)" "$ours" "$peer" -- --mode $dir --seconds "$SECS" $args
+            done
         done
     done
+    ROUND=0
 }
 
 if [ -n "${PROFILE:-}" ]; then
@@ -284,6 +300,7 @@ if has i; then
     bulk_case i_e_tltl_fwd cli tl2 tls -- --to 127.0.0.1:7012
     unset BULK_KIND
 fi
+run_bulk
 rss_line "after bulk, idle (tl)" "$TL"
 if has f; then
     pretty "(f) 1-byte request/response"
