@@ -228,17 +228,18 @@ bulk_case() { # CASE NS OURS PEER -- args   (BULK_KIND=iperf: iperf3 as the clie
 run_bulk() {
     [ ${#BULK[@]} -gt 0 ] || return 0
     pretty "bulk: ${#BULK[@]} case(s) x directions (${DIRS:-D U}), $RUNS round(s)"
-    local kind case_ ns ours peer args dir
+    # ROUND is local here and read by client() (bash scoping): records outside bulk carry 0.
+    local kind case_ ns ours peer args dir ROUND
     for ROUND in $(seq 1 "$RUNS"); do
         for spec in "${BULK[@]}"; do
             IFS='|' read -r kind case_ ns ours peer args <<< "$spec"
             for dir in ${DIRS:-D U}; do
                 # shellcheck disable=SC2086  # args: the case's benchnet options, word-split
-                client "$ns" "$kind" "$case_" "$([ $dir = D ] && echo download || echo upload)" "$ours" "$peer" -- --mode $dir --seconds "$SECS" $args
+                client "$ns" "$kind" "$case_" "$([ $dir = D ] && echo download || echo upload)" \
+                    "$ours" "$peer" -- --mode $dir --seconds "$SECS" $args
             done
         done
     done
-    ROUND=0
 }
 
 if [ -n "${PROFILE:-}" ]; then
