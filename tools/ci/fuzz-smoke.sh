@@ -11,6 +11,7 @@
 #        FUZZ_PARALLEL    fuzzer processes at a time (default: the number of cores)
 #        FUZZ_ARGS        extra libFuzzer flags (e.g. "-max_len=512")
 #        FUZZ_NO_BUILD=1  skip configure/build (reuse the build directory)
+#        FUZZ_BUILD_ONLY=1  stop after the build
 # Exit: 0 clean, 1 a target crashed (or the build failed).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,6 +49,7 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     cmake --build "$build" -j"$jobs" --target "${targets[@]}" || { echo "fuzz-smoke: build failed" >&2; exit 1; }
 fi
 built=$(date +%s)
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then echo "fuzz-smoke: build $((built - start)) s"; exit 0; fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -7,7 +7,8 @@
 #
 # usage: tools/ci/sanitize.sh [ctest args...]     e.g. tools/ci/sanitize.sh -L unit
 # env:   SANITIZE_BUILD_DIR (default <repo>/build-asan), SANITIZE_JOBS (default 2),
-#        CC/CXX (default gcc/g++; clang works too), SANITIZE_NO_BUILD=1 to reuse the build.
+#        CC/CXX (default gcc/g++; clang works too), SANITIZE_NO_BUILD=1 to reuse the build,
+#        SANITIZE_BUILD_ONLY=1 to stop after the build.
 # Exit: ctest's status (0 = all passed or skipped).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,6 +29,7 @@ if [ "${SANITIZE_NO_BUILD:-0}" != 1 ]; then
     cmake --build "$build" -j"$jobs" || { echo "sanitize: build failed" >&2; exit 1; }
 fi
 built=$(date +%s)
+if [ "${SANITIZE_BUILD_ONLY:-0}" = 1 ]; then echo "sanitize: build $((built - start)) s"; exit 0; fi
 # detect_leaks: LSan at exit; abort_on_error: a core-style abort the netns scripts notice.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
