@@ -37,9 +37,11 @@ trap '[ -n "$ahead_pid" ] && kill -- "-$ahead_pid" 2>/dev/null; rm -f "$TUNLESS_
 export SANITIZE_BUILD_DIR="$top/build/asan" SANITIZE_JOBS="$jobs"
 export FUZZ_BUILD_DIR="$top/build/fuzz" FUZZ_JOBS="$jobs"
 
+skipped() { [[ "$skip" == *" $1 "* ]]; }
+
 phase() {
     local name=$1; shift
-    if [[ "$skip" == *" $name "* ]]; then
+    if skipped "$name"; then
         summary+=("$(printf '%-9s skipped (TUNLESS_TEST_SKIP)' "$name")")
         return 0
     fi
@@ -75,7 +77,7 @@ main_suite() {
 start_builds_ahead() {
     [ -z "$ahead_pid" ] || return 0
     local phases=() p
-    for p in sanitize fuzz armhf; do [[ "$skip" == *" $p "* ]] || phases+=("$p"); done
+    for p in sanitize fuzz armhf; do skipped "$p" || phases+=("$p"); done
     [ ${#phases[@]} -gt 0 ] || return 0
     rm -rf "$ahead_logs" && mkdir -p "$ahead_logs"
     local idle=()
